@@ -1,0 +1,34 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Module layout (STYLE.md): every arrow points down this list.
+//   CYAML, CGit2          system libraries (libyaml, libgit2) from Debian's -dev packages
+//   YAML                  libyaml events -> Node tree with marks -> Decodable, with limits
+//   Git                   libgit2: repository, trees, commits, fetch, push, history
+//   IndexOpsCore          spec/status model, validation, planner: no I/O, no clock
+//   IndexOpsController    file and git access over the core, the service API
+//   indexops              the command line: argument parsing only
+let package = Package(
+    name: "indexops",
+    platforms: [.macOS(.v15)],
+    products: [
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CYAML",
+            pkgConfig: "yaml-0.1",
+            providers: [.apt(["libyaml-dev"])]
+        ),
+        .systemLibrary(
+            name: "CGit2",
+            pkgConfig: "libgit2",
+            providers: [.apt(["libgit2-dev"])]
+        ),
+        .target(name: "Git", dependencies: ["CGit2"]),
+        .testTarget(name: "GitTests", dependencies: ["Git"]),
+    ]
+)
