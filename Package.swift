@@ -14,7 +14,6 @@ let package = Package(
     products: [
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.0"),
     ],
     targets: [
@@ -28,7 +27,13 @@ let package = Package(
             pkgConfig: "libgit2",
             providers: [.apt(["libgit2-dev"])]
         ),
-        .target(name: "Git", dependencies: ["CGit2"]),
-        .testTarget(name: "GitTests", dependencies: ["Git"]),
+        .target(name: "YAML", dependencies: ["CYAML"]),
+        .testTarget(
+            name: "YAMLTests",
+            dependencies: [
+                "YAML",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
     ]
 )

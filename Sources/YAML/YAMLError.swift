@@ -1,0 +1,119 @@
+/// A problem in a YAML source, located at a file, line and column.
+///
+/// Parse errors come from libyaml; the others from the limits and the decoder. The
+/// ``description`` is one line, as a compiler prints it; ``snippet`` shows the source line
+/// with a caret under the column.
+public struct YAMLError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// What kind of problem it is.
+    public enum Code: String, Sendable, Hashable, Codable {
+        /// The text is not well-formed YAML (libyaml's scanner or parser said so).
+        case syntax
+        /// The bytes are not valid UTF-8 (or UTF-16 with a byte-order mark).
+        case encoding
+        /// A limit of ``YAMLLimits`` was passed.
+        case limit
+        /// An alias names no anchor, or the node that contains it.
+        case alias
+        /// A mapping has the same key twice.
+        case duplicateKey
+        /// A mapping has a key the schema does not know.
+        case unknownField
+        /// A required key is missing.
+        case missingField
+        /// A value has the wrong shape or type for its field.
+        case typeMismatch
+        /// A value has the right type but breaks a rule of the schema.
+        case invalidValue
+    }
+
+    /// What kind of problem it is.
+    public var code: Code
+    /// The file as the caller named it.
+    public var file: String
+    /// Where the problem is.
+    public var mark: Mark
+    /// What is wrong, in a sentence without a trailing period.
+    public var message: String
+    /// The text of the source line at ``mark``, when it is known.
+    public var sourceLine: String?
+
+    /// Creates an error.
+    public init(_ code: Code, file: String, mark: Mark, message: String, sourceLine: String? = nil) {
+        self.code = code
+        self.file = file
+        self.mark = mark
+        self.message = message
+        self.sourceLine = sourceLine
+    }
+
+    /// `file:line:column: error: message`.
+    public var description: String {
+        "\(file):\(mark.line):\(mark.column): error: \(message)"
+    }
+
+    /// The source line and a caret under the column, each line indented by the line number
+    /// gutter, or an empty string when the line is not known:
+    ///
+    ///     6 |   name: doc: 1
+    ///       |            ^
+    public var snippet: String {
+        guard let line = sourceLine else { return "" }
+        let number = String(mark.line)
+        let gutter = String(repeating: " ", count: number.count)
+        var caret = ""
+        for (i, ch) in line.unicodeScalars.enumerated() where i < mark.column - 1 {
+            caret.unicodeScalars.append(ch == "\t" ? "\t" : " ")
+        }
+        return "\(number) | \(line)\n\(gutter) | \(caret)^"
+    }
+}
+
+/// The bytes of one source, to turn offsets into marks and marks into source lines.
+final class SourceText: Sendable {
+    let file: String
+    let bytes: [UInt8]
+
+    init(file: String, bytes: [UInt8]) {
+        self.file = file
+        self.bytes = bytes
+    }
+
+    /// The text of a 1-based line, with invalid UTF-8 shown as U+FFFD and at most 200 characters.
+    func line(_ number: Int) -> String? {
+        bytes.withUnsafeBufferPointer { buffer -> String? in
+            var current = 1
+            var start = 0
+            while current < number {
+                while start < buffer.count, buffer[start] != 10 { start += 1 }
+                guard start < buffer.count else { return nil }
+                start += 1
+                current += 1
+            }
+            var end = start
+            let cap = min(buffer.count, start + 800)
+            while end < cap, buffer[end] != 10 { end += 1 }
+            if end > start, buffer[end - 1] == 13 { end -= 1 }
+            let text = String(decoding: UnsafeBufferPointer(rebasing: buffer[start..<end]), as: UTF8.self)
+            return text.unicodeScalars.count > 200 ? String(String.UnicodeScalarView(text.unicodeScalars.prefix(200))) : text
+        }
+    }
+
+    /// The mark of a byte offset, counting columns in UTF-8 characters.
+    func mark(atOffset offset: Int) -> Mark {
+        var line = 1
+        var column = 1
+        for b in bytes[..<min(offset, bytes.count)] {
+            if b == UInt8(ascii: "\n") {
+                line += 1
+                column = 1
+            } else if b & 0xC0 != 0x80 {
+                column += 1
+            }
+        }
+        return Mark(line: line, column: column)
+    }
+
+    func error(_ code: YAMLError.Code, at mark: Mark, _ message: String) -> YAMLError {
+        YAMLError(code, file: file, mark: mark, message: message, sourceLine: line(mark.line))
+    }
+}
