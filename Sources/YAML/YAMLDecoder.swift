@@ -33,19 +33,30 @@ public struct YAMLDecoder: Sendable {
 }
 
 /// Throw this from a type's `init(from:)` to report a broken rule at the node being decoded,
-/// or at one of its keys; the decoder turns it into a ``YAMLError`` with the right position.
+/// or at one of its keys or values; the decoder turns it into a ``YAMLError`` with the right
+/// position and field path.
 public struct DecodingProblem: Error, Sendable {
+    /// Where a problem points.
+    public enum Position: Sendable {
+        /// The node being decoded.
+        case node
+        /// A key of the mapping being decoded (a key that should not be there, a bad name).
+        case key(String)
+        /// The value of a key of the mapping being decoded.
+        case value(String)
+    }
+
     /// What is wrong, without the field path (the decoder prefixes it).
     public var message: String
-    /// A key of the mapping being decoded to point at, instead of the mapping itself.
-    public var key: String?
+    /// Where it points.
+    public var position: Position
     /// The kind of problem.
     public var code: YAMLError.Code
 
     /// Creates a problem.
-    public init(_ message: String, key: String? = nil, code: YAMLError.Code = .invalidValue) {
+    public init(_ message: String, at position: Position = .node, code: YAMLError.Code = .invalidValue) {
         self.message = message
-        self.key = key
+        self.position = position
         self.code = code
     }
 }
@@ -109,10 +120,14 @@ final class NodeDecoder: Decoder {
         } catch let e as YAMLError {
             throw e
         } catch let problem as DecodingProblem {
-            if let key = problem.key, let keyNode = node.keyNode(key) {
-                throw error(problem.code, at: keyNode.mark, path: codingPath + [AnyKey(key)], problem.message)
+            switch problem.position {
+            case .key(let key) where node.keyNode(key) != nil:
+                throw error(problem.code, at: node.keyNode(key)!.mark, path: codingPath + [AnyKey(key)], problem.message)
+            case .value(let key) where node[key] != nil:
+                throw error(problem.code, at: node[key]!.mark, path: codingPath + [AnyKey(key)], problem.message)
+            default:
+                throw error(problem.code, at: node.mark, path: codingPath, problem.message)
             }
-            throw error(problem.code, at: node.mark, path: codingPath, problem.message)
         } catch let e as DecodingError {
             throw error(.invalidValue, at: node.mark, path: codingPath, Self.describe(e))
         }

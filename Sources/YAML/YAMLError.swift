@@ -68,6 +68,30 @@ public struct YAMLError: Error, Sendable, Hashable, CustomStringConvertible {
     }
 }
 
+extension YAMLError {
+    /// The error for a source larger than ``YAMLLimits/maxFileSize``, for callers that check
+    /// a file's size before reading it.
+    public static func fileTooLarge(file: String, size: Int, limits: YAMLLimits) -> YAMLError {
+        YAMLError(
+            .limit, file: file, mark: .start,
+            message: "file is \(describe(bytes: size)), larger than the limit of \(describe(bytes: limits.maxFileSize)) (maxFileSize)")
+    }
+
+    /// The caret snippet for a position in a source that the caller holds, as ``snippet``
+    /// renders it; empty when the line does not exist.
+    public static func snippet(at mark: Mark, in bytes: [UInt8]) -> String {
+        let source = SourceText(file: "", bytes: bytes)
+        return YAMLError(.syntax, file: "", mark: mark, message: "", sourceLine: source.line(mark.line)).snippet
+    }
+
+    static func describe(bytes: Int) -> String {
+        if bytes >= 1 << 20, bytes % (1 << 20) == 0 { return "\(bytes >> 20) MiB" }
+        if bytes >= 1 << 20 { return "\(bytes * 10 / (1 << 20) / 10).\(bytes * 10 / (1 << 20) % 10) MiB" }
+        if bytes >= 1 << 10, bytes % (1 << 10) == 0 { return "\(bytes >> 10) KiB" }
+        return "\(bytes) bytes"
+    }
+}
+
 /// The bytes of one source, to turn offsets into marks and marks into source lines.
 final class SourceText: Sendable {
     let file: String

@@ -40,9 +40,8 @@ public struct YAMLStream: Sendable {
         self.file = file
         let source = SourceText(file: file, bytes: bytes)
         guard bytes.count <= limits.maxFileSize else {
-            error = source.error(
-                .limit, at: .start,
-                "file is \(Self.size(bytes.count)), larger than the limit of \(Self.size(limits.maxFileSize)) (maxFileSize)")
+            error = YAMLError.fileTooLarge(file: file, size: bytes.count, limits: limits)
+            error?.sourceLine = source.line(1)
             return
         }
         do {
@@ -61,13 +60,6 @@ public struct YAMLStream: Sendable {
     /// Reads a stream from a string. See ``init(parsing:file:limits:)``.
     public init(parsing text: String, file: String, limits: YAMLLimits = .default) {
         self.init(parsing: Array(text.utf8), file: file, limits: limits)
-    }
-
-    private static func size(_ bytes: Int) -> String {
-        if bytes >= 1 << 20, bytes % (1 << 20) == 0 { return "\(bytes >> 20) MiB" }
-        if bytes >= 1 << 20 { return "\(bytes * 10 / (1 << 20) / 10).\(bytes * 10 / (1 << 20) % 10) MiB" }
-        if bytes >= 1 << 10, bytes % (1 << 10) == 0 { return "\(bytes >> 10) KiB" }
-        return "\(bytes) bytes"
     }
 }
 
