@@ -1,0 +1,334 @@
+import YAML
+
+/// The controller's configuration (DESIGN.md §6): where the repository is, how passes run,
+/// and how each index type is built. Written by the operator, never read from the watched
+/// repository, whose writers must not be able to choose what runs on the controller.
+///
+/// Every field has a default; ``embeddedDefaults`` is what indexops runs on with no file.
+public struct ControllerConfig: Sendable, Hashable {
+    /// The resource kind of a configuration file.
+    public static let kind = "ControllerConfig"
+
+    /// The watched repository.
+    public var repository: RepositorySettings
+    /// How passes run.
+    public var reconcile: ReconcileSettings
+    /// The index types, by name.
+    public var indexTypes: [String: IndexTypeSettings]
+    /// The sidecar's HTTP server.
+    public var server: ServerSettings
+    /// The limits for reading spec files.
+    public var limits: YAMLLimits
+
+    /// Creates a configuration.
+    public init(
+        repository: RepositorySettings = .init(), reconcile: ReconcileSettings = .init(),
+        indexTypes: [String: IndexTypeSettings] = ControllerConfig.defaultIndexTypes,
+        server: ServerSettings = .init(), limits: YAMLLimits = .default
+    ) {
+        self.repository = repository
+        self.reconcile = reconcile
+        self.indexTypes = indexTypes
+        self.server = server
+        self.limits = limits
+    }
+
+    /// The index types of the embedded defaults: `fulltext` (sqlite-fts) and `vector`
+    /// (sqlite-vector), in the default database.
+    public static let defaultIndexTypes: [String: IndexTypeSettings] = [
+        "fulltext": IndexTypeSettings(driver: .sqliteFTS),
+        "vector": IndexTypeSettings(driver: .sqliteVector),
+    ]
+
+    /// What indexops runs on without a configuration file.
+    public static let embeddedDefaults = ControllerConfig()
+
+    /// The configuration with every relative path made relative to `directory` (the folder
+    /// of the configuration file), as DESIGN.md §6 says. A bare command name stays a name
+    /// looked up in `PATH`.
+    public func resolvingPaths(relativeTo directory: String) -> ControllerConfig {
+        func resolve(_ path: String?) -> String? {
+            guard let path, !path.hasPrefix("/") else { return path }
+            return directory.hasSuffix("/") ? directory + path : directory + "/" + path
+        }
+        var copy = self
+        copy.repository.path = resolve(repository.path)
+        copy.repository.sshKeyFile = resolve(repository.sshKeyFile)
+        copy.repository.knownHostsFile = resolve(repository.knownHostsFile)
+        copy.repository.tokenFile = resolve(repository.tokenFile)
+        copy.server.webhookSecretFile = resolve(server.webhookSecretFile)
+        for (name, var settings) in indexTypes {
+            settings.database = resolve(settings.database)
+            if var command = settings.command, let first = command.first, first.contains("/") {
+                command[0] = resolve(first) ?? first
+                settings.command = command
+            }
+            copy.indexTypes[name] = settings
+        }
+        return copy
+    }
+}
+
+/// The watched repository.
+public struct RepositorySettings: Sendable, Hashable {
+    /// The local clone; made from ``url`` when missing. `nil`: the `--repo` folder.
+    public var path: String?
+    /// The remote to fetch from and push to; `nil`: a local repository only.
+    public var url: String?
+    /// The branch to watch and commit to. Default `main`.
+    public var branch: String = "main"
+    /// The folder of the spec files. Default `specs`.
+    public var specsDir: String = "specs"
+    /// The folder of the status files. Default `status`.
+    public var statusDir: String = "status"
+    /// An ssh private key file for an ssh remote.
+    public var sshKeyFile: String?
+    /// The known_hosts file an ssh remote's host key is checked against.
+    public var knownHostsFile: String?
+    /// A file holding an https token.
+    public var tokenFile: String?
+    /// An environment variable holding an https token.
+    public var tokenEnv: String?
+    /// The author and committer of status commits.
+    public var authorName: String = "indexops"
+    /// The author's email.
+    public var authorEmail: String = "indexops@localhost"
+
+    /// Creates settings with the defaults.
+    public init() {}
+}
+
+/// How passes run.
+public struct ReconcileSettings: Sendable, Hashable {
+    /// Time between passes of `indexops run`. Default 30 s.
+    public var interval: Duration = .seconds(30)
+    /// Operations run at once. Default 4.
+    public var concurrency = 4
+    /// An operation running longer is cancelled and counts as a failure. Default 10 min.
+    public var operationTimeout: Duration = .seconds(600)
+    /// Failures of an index before it is held. Default 5.
+    public var maxRetries = 5
+    /// The first retry delay, doubled at each failure. Default 30 s.
+    public var retryBackoff: Duration = .seconds(30)
+    /// The longest retry delay. Default 15 min.
+    public var maxRetryBackoff: Duration = .seconds(900)
+    /// Results are committed at least this often during a pass. Default 2 s.
+    public var commitInterval: Duration = .seconds(2)
+    /// A pass that would delete more than this share of the present indexes deletes none.
+    /// Default 50.
+    public var maxDeletePercent = 50
+
+    /// Creates settings with the defaults.
+    public init() {}
+}
+
+/// How one index type is built.
+public struct IndexTypeSettings: Sendable, Hashable {
+    /// The built-in drivers.
+    public enum Driver: String, Sendable, Hashable, CaseIterable {
+        case sqliteFTS = "sqlite-fts"
+        case sqliteVector = "sqlite-vector"
+        case exec
+        case noop
+    }
+
+    /// The driver.
+    public var driver: Driver
+    /// The SQLite file of the sqlite drivers; `nil`: `<git dir>/indexops/indexes.sqlite`.
+    public var database: String?
+    /// The argv of the exec driver.
+    public var command: [String]?
+    /// The exec driver's own timeout; `nil`: the operation timeout.
+    public var timeout: Duration?
+    /// Environment variables given to the exec driver (its environment is otherwise scrubbed).
+    public var env: [String: String] = [:]
+
+    /// Creates settings for a driver.
+    public init(driver: Driver, database: String? = nil, command: [String]? = nil, timeout: Duration? = nil, env: [String: String] = [:]) {
+        self.driver = driver
+        self.database = database
+        self.command = command
+        self.timeout = timeout
+        self.env = env
+    }
+}
+
+/// The sidecar's HTTP server.
+public struct ServerSettings: Sendable, Hashable {
+    /// `host:port` to listen on. Default `127.0.0.1:8080`.
+    public var listen = "127.0.0.1:8080"
+    /// A file holding the webhook secret; `nil`: the webhook is off.
+    public var webhookSecretFile: String?
+
+    /// Creates settings with the defaults.
+    public init() {}
+}
+
+extension ControllerConfig {
+    /// Reads a configuration file.
+    ///
+    /// - Parameters:
+    ///   - bytes: the file's content.
+    ///   - path: the file's name in errors.
+    /// - Throws: ``YAMLError`` at the position of the first problem.
+    public init(bytes: [UInt8], path: String) throws(YAMLError) {
+        let stream = YAMLStream(parsing: bytes, file: path)
+        if let error = stream.error { throw error }
+        let documents = stream.documents.filter { !$0.isEmpty }
+        guard documents.count == 1, let document = documents.first else {
+            throw YAMLError(
+                .invalidValue, file: path, mark: documents.dropFirst().first?.mark ?? .start,
+                message: "a configuration file holds exactly one \(Self.kind) document")
+        }
+        self = try YAMLDecoder().decode(ControllerConfig.self, from: document)
+    }
+}
+
+extension ControllerConfig: Decodable {
+    private enum CodingKeys: String, CodingKey { case apiVersion, kind, repository, reconcile, indexTypes, server, limits }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let apiVersion = try c.decode(String.self, forKey: .apiVersion)
+        guard apiVersion == DocumentIndex.apiVersion else {
+            throw DecodingProblem("unsupported apiVersion \"\(apiVersion)\" (expected \(DocumentIndex.apiVersion))", at: .value("apiVersion"))
+        }
+        let kind = try c.decode(String.self, forKey: .kind)
+        guard kind == Self.kind else { throw DecodingProblem("kind \"\(kind)\" is not \(Self.kind)", at: .value("kind")) }
+        self.init()
+        repository = try c.decodeIfPresent(RepositorySettings.self, forKey: .repository) ?? repository
+        reconcile = try c.decodeIfPresent(ReconcileSettings.self, forKey: .reconcile) ?? reconcile
+        if let types = try c.decodeIfPresent(IndexTypes.self, forKey: .indexTypes) { indexTypes = types.values }
+        server = try c.decodeIfPresent(ServerSettings.self, forKey: .server) ?? server
+        limits = try c.decodeIfPresent(LimitSettings.self, forKey: .limits)?.limits ?? limits
+    }
+
+    private struct IndexTypes: Decodable {
+        var values: [String: IndexTypeSettings] = [:]
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: AnyCodingKey.self)
+            for key in c.allKeys {
+                if let problem = Identifier.indexTypeProblem(key.stringValue) { throw DecodingProblem(problem, at: .key(key.stringValue)) }
+                values[key.stringValue] = try c.decode(IndexTypeSettings.self, forKey: key)
+            }
+        }
+    }
+
+    private struct LimitSettings: Decodable {
+        var limits = YAMLLimits()
+        private enum CodingKeys: String, CodingKey {
+            case maxFileSize, maxDepth, maxDocuments, maxScalarLength, aliasExpansionRatio, aliasExpansionFloor
+        }
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            func positive(_ key: CodingKeys) throws -> Int? {
+                guard let n = try c.decodeIfPresent(Int.self, forKey: key) else { return nil }
+                guard n > 0 else { throw DecodingProblem("\(key.stringValue) must be positive", at: .key(key.stringValue)) }
+                return n
+            }
+            limits.maxFileSize = try c.decodeIfPresent(ByteSize.self, forKey: .maxFileSize)?.value ?? limits.maxFileSize
+            limits.maxScalarLength = try c.decodeIfPresent(ByteSize.self, forKey: .maxScalarLength)?.value ?? limits.maxScalarLength
+            limits.maxDepth = try positive(.maxDepth) ?? limits.maxDepth
+            limits.maxDocuments = try positive(.maxDocuments) ?? limits.maxDocuments
+            limits.aliasExpansionRatio = try positive(.aliasExpansionRatio) ?? limits.aliasExpansionRatio
+            limits.aliasExpansionFloor = try positive(.aliasExpansionFloor) ?? limits.aliasExpansionFloor
+        }
+    }
+}
+
+extension RepositorySettings: Decodable {
+    private enum CodingKeys: String, CodingKey {
+        case path, url, branch, specsDir, statusDir, sshKeyFile, knownHostsFile, tokenFile, tokenEnv, authorName, authorEmail
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init()
+        path = try c.decodeIfPresent(String.self, forKey: .path)
+        url = try c.decodeIfPresent(String.self, forKey: .url)
+        branch = try c.decodeIfPresent(String.self, forKey: .branch) ?? branch
+        specsDir = try c.decodeIfPresent(String.self, forKey: .specsDir) ?? specsDir
+        statusDir = try c.decodeIfPresent(String.self, forKey: .statusDir) ?? statusDir
+        for (key, value) in [(CodingKeys.specsDir, specsDir), (.statusDir, statusDir)] {
+            if let problem = Source.pathProblem(value, label: "folder") {
+                throw DecodingProblem(problem, at: .value(key.stringValue))
+            }
+        }
+        sshKeyFile = try c.decodeIfPresent(String.self, forKey: .sshKeyFile)
+        knownHostsFile = try c.decodeIfPresent(String.self, forKey: .knownHostsFile)
+        tokenFile = try c.decodeIfPresent(String.self, forKey: .tokenFile)
+        tokenEnv = try c.decodeIfPresent(String.self, forKey: .tokenEnv)
+        authorName = try c.decodeIfPresent(String.self, forKey: .authorName) ?? authorName
+        authorEmail = try c.decodeIfPresent(String.self, forKey: .authorEmail) ?? authorEmail
+    }
+}
+
+extension ReconcileSettings: Decodable {
+    private enum CodingKeys: String, CodingKey {
+        case interval, concurrency, operationTimeout, maxRetries, retryBackoff, maxRetryBackoff, commitInterval, maxDeletePercent
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init()
+        interval = try c.decodeIfPresent(DurationValue.self, forKey: .interval)?.value ?? interval
+        operationTimeout = try c.decodeIfPresent(DurationValue.self, forKey: .operationTimeout)?.value ?? operationTimeout
+        retryBackoff = try c.decodeIfPresent(DurationValue.self, forKey: .retryBackoff)?.value ?? retryBackoff
+        maxRetryBackoff = try c.decodeIfPresent(DurationValue.self, forKey: .maxRetryBackoff)?.value ?? maxRetryBackoff
+        commitInterval = try c.decodeIfPresent(DurationValue.self, forKey: .commitInterval)?.value ?? commitInterval
+        concurrency = try c.decodeIfPresent(Int.self, forKey: .concurrency) ?? concurrency
+        guard (1...256).contains(concurrency) else { throw DecodingProblem("concurrency must be between 1 and 256", at: .value("concurrency")) }
+        maxRetries = try c.decodeIfPresent(Int.self, forKey: .maxRetries) ?? maxRetries
+        guard maxRetries >= 0 else { throw DecodingProblem("maxRetries must not be negative", at: .value("maxRetries")) }
+        maxDeletePercent = try c.decodeIfPresent(Int.self, forKey: .maxDeletePercent) ?? maxDeletePercent
+        guard (0...100).contains(maxDeletePercent) else {
+            throw DecodingProblem("maxDeletePercent must be between 0 and 100", at: .value("maxDeletePercent"))
+        }
+        guard maxRetryBackoff >= retryBackoff else {
+            throw DecodingProblem("maxRetryBackoff must not be shorter than retryBackoff", at: .value("maxRetryBackoff"))
+        }
+    }
+}
+
+extension IndexTypeSettings: Decodable {
+    private enum CodingKeys: String, CodingKey { case driver, database, command, timeout, env }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let name = try c.decode(String.self, forKey: .driver)
+        guard let driver = Driver(rawValue: name) else {
+            let known = Driver.allCases.map(\.rawValue).joined(separator: ", ")
+            throw DecodingProblem("unknown driver \"\(name)\" (known: \(known))", at: .value("driver"))
+        }
+        self.init(driver: driver)
+        database = try c.decodeIfPresent(String.self, forKey: .database)
+        command = try c.decodeIfPresent([String].self, forKey: .command)
+        timeout = try c.decodeIfPresent(DurationValue.self, forKey: .timeout)?.value
+        env = try c.decodeIfPresent([String: String].self, forKey: .env) ?? [:]
+        switch driver {
+        case .exec:
+            guard let command, let first = command.first, !first.isEmpty else {
+                throw DecodingProblem("the exec driver needs a command: an argv whose first item is a program", at: command == nil ? .node : .value("command"))
+            }
+            if database != nil { throw DecodingProblem("database is only for the sqlite drivers", at: .key("database")) }
+        case .sqliteFTS, .sqliteVector, .noop:
+            if command != nil { throw DecodingProblem("command is only for the exec driver", at: .key("command")) }
+            if !env.isEmpty { throw DecodingProblem("env is only for the exec driver", at: .key("env")) }
+            if driver == .noop, database != nil { throw DecodingProblem("database is only for the sqlite drivers", at: .key("database")) }
+        }
+    }
+}
+
+extension ServerSettings: Decodable {
+    private enum CodingKeys: String, CodingKey { case listen, webhookSecretFile }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init()
+        listen = try c.decodeIfPresent(String.self, forKey: .listen) ?? listen
+        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (0...65_535).contains(port) else {
+            throw DecodingProblem("listen must be host:port, like 0.0.0.0:8080", at: .value("listen"))
+        }
+        webhookSecretFile = try c.decodeIfPresent(String.self, forKey: .webhookSecretFile)
+    }
+}

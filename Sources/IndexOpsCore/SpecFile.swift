@@ -1,0 +1,97 @@
+import YAML
+
+/// One `DocumentIndex` read from a spec file, with the positions later checks point at.
+public struct SpecResource: Sendable {
+    /// The resource.
+    public var index: DocumentIndex
+    /// The file it was read from.
+    public var file: String
+    /// Where its document starts.
+    public var mark: Mark
+    /// Where `metadata.name`'s value is written.
+    public var nameMark: Mark
+    /// Where `spec.source` is written.
+    public var sourceMark: Mark
+    /// Where each key of `spec.indexes` is written.
+    public var indexMarks: [String: Mark]
+}
+
+/// What one spec file holds: its resources, its problems, and what must be held because of them.
+///
+/// A file that did not parse to the end (``isComplete`` is false) may hold documents that were
+/// never read: the reconciler holds every document it last saw in that file, never treating
+/// them as removed. A document that parsed but broke the schema is held by id when its
+/// `metadata.name` could still be read (``heldIDs``).
+public struct SpecFile: Sendable {
+    /// The file's path.
+    public var path: String
+    /// The valid resources, in order.
+    public var resources: [SpecResource]
+    /// The problems, errors and warnings.
+    public var diagnostics: [Diagnostic]
+    /// Whether every document of the file was read.
+    public var isComplete: Bool
+    /// Ids of documents that are declared here but could not be decoded.
+    public var heldIDs: Set<String>
+
+    /// Reads a spec file. Never throws: every problem becomes a diagnostic.
+    ///
+    /// - Parameters:
+    ///   - path: the name to use in diagnostics (repository-relative where possible).
+    ///   - bytes: the file's content.
+    ///   - limits: the YAML limits.
+    public init(path: String, bytes: [UInt8], limits: YAMLLimits = .default) {
+        self.path = path
+        resources = []
+        diagnostics = []
+        heldIDs = []
+        let stream = YAMLStream(parsing: bytes, file: path, limits: limits)
+        isComplete = stream.error == nil
+        if let error = stream.error { diagnostics.append(Diagnostic(error)) }
+        let decoder = YAMLDecoder()
+        for document in stream.documents where !document.isEmpty {
+            let root = document.root
+            guard root.pairs != nil else {
+                diagnostics.append(Diagnostic(YAMLError(
+                    .typeMismatch, file: path, mark: root.mark,
+                    message: "a resource is a mapping with apiVersion and kind, not \(root.scalar == nil ? "a sequence" : "a scalar")")))
+                continue
+            }
+            let kind = root["kind"]?.scalar?.value
+            guard kind == DocumentIndex.kind else {
+                let mark = root["kind"]?.mark ?? root.mark
+                let message = kind.map { "unknown kind \"\($0)\"; only \(DocumentIndex.kind) is read from specs (skipped)" }
+                    ?? "missing required field \"kind\""
+                diagnostics.append(Diagnostic(
+                    file: path, line: mark.line, column: mark.column, severity: kind == nil ? .error : .warning,
+                    code: kind == nil ? YAMLError.Code.missingField.rawValue : "unknownKind", message: message))
+                continue
+            }
+            do {
+                let index = try decoder.decode(DocumentIndex.self, from: document)
+                let indexes = root["spec"]?["indexes"]?.pairs ?? []
+                resources.append(SpecResource(
+                    index: index, file: path, mark: document.mark,
+                    nameMark: root["metadata"]?["name"]?.mark ?? document.mark,
+                    sourceMark: root["spec"]?["source"]?.mark ?? document.mark,
+                    indexMarks: Dictionary(indexes.map { ($0.key.scalar?.value ?? "", $0.key.mark) }, uniquingKeysWith: { a, _ in a })))
+            } catch {
+                diagnostics.append(Diagnostic(error))
+                if let name = root["metadata"]?["name"]?.scalar?.value { heldIDs.insert(name) }
+            }
+        }
+    }
+
+    /// A file that could not be read at all (too large, unreadable): nothing of it is known,
+    /// so everything it declared is held.
+    public init(path: String, failure: YAMLError) {
+        self.path = path
+        resources = []
+        diagnostics = [Diagnostic(failure)]
+        isComplete = false
+        heldIDs = []
+    }
+
+    /// Whether any diagnostic is an error.
+    public var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
+}

@@ -1,0 +1,76 @@
+/// What a source path names in the repository, as far as a spec may use it.
+public enum SourceEntry: Sendable, Hashable {
+    /// A regular (or executable) file: usable.
+    case file
+    /// Nothing is there.
+    case missing
+    /// A directory.
+    case directory
+    /// A symbolic link, never followed.
+    case symlink
+    /// A git submodule, never followed.
+    case submodule
+}
+
+/// The checks that need every spec file of a repository at once (DESIGN.md §2).
+public enum SpecSetCheck {
+    /// Checks a set of spec files together.
+    ///
+    /// - Parameters:
+    ///   - files: every spec file of the repository (or of the paths validated).
+    ///   - indexTypes: the index types the configuration defines; `nil` skips that check.
+    ///   - sourceEntry: what a source path names in the repository, given the path and the spec
+    ///     file that declares it; `nil` (for all, or for one file) skips that check.
+    /// - Returns: the diagnostics, sorted.
+    public static func check(
+        _ files: [SpecFile],
+        indexTypes: Set<String>?,
+        sourceEntry: ((_ path: String, _ specFile: String) -> SourceEntry?)?
+    ) -> [Diagnostic] {
+        var diagnostics: [Diagnostic] = []
+        let resources = files.flatMap(\.resources)
+
+        var byID: [String: [SpecResource]] = [:]
+        for resource in resources { byID[resource.index.id, default: []].append(resource) }
+        for (id, declared) in byID where declared.count > 1 {
+            for resource in declared {
+                let others = declared.filter { $0.file != resource.file || $0.nameMark != resource.nameMark }
+                    .map { "\($0.file):\($0.nameMark)" }
+                diagnostics.append(Diagnostic(
+                    file: resource.file, line: resource.nameMark.line, column: resource.nameMark.column,
+                    code: "duplicateId",
+                    message: "document id \"\(id)\" is declared more than once; also at \(others.joined(separator: ", "))"))
+            }
+        }
+
+        if let indexTypes {
+            let known = indexTypes.sorted().joined(separator: ", ")
+            for resource in resources {
+                for type in (resource.index.spec.indexes ?? [:]).keys.sorted() where !indexTypes.contains(type) {
+                    let mark = resource.indexMarks[type] ?? resource.mark
+                    diagnostics.append(Diagnostic(
+                        file: resource.file, line: mark.line, column: mark.column, code: "unknownIndexType",
+                        message: "index type \"\(type)\" is not configured (configured: \(known.isEmpty ? "none" : known))"))
+                }
+            }
+        }
+
+        if let sourceEntry {
+            for resource in resources {
+                guard case .path(let path) = resource.index.spec.source else { continue }
+                let problem: String
+                switch sourceEntry(path, resource.file) {
+                case .file, nil: continue
+                case .missing: problem = "source \"\(path)\" does not exist in the repository"
+                case .directory: problem = "source \"\(path)\" is a directory, not a file"
+                case .symlink: problem = "source \"\(path)\" is a symbolic link; links are never followed"
+                case .submodule: problem = "source \"\(path)\" is in a submodule; submodules are never followed"
+                }
+                diagnostics.append(Diagnostic(
+                    file: resource.file, line: resource.sourceMark.line, column: resource.sourceMark.column,
+                    code: "source", message: problem))
+            }
+        }
+        return diagnostics.sorted()
+    }
+}
