@@ -12,8 +12,11 @@ let package = Package(
     name: "indexops",
     platforms: [.macOS(.v15)],
     products: [
+        .executable(name: "indexops", targets: ["indexops"]),
+        .library(name: "IndexOpsController", targets: ["IndexOpsController"]),
     ],
     dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.0"),
     ],
     targets: [
@@ -28,12 +31,32 @@ let package = Package(
             providers: [.apt(["libgit2-dev"])]
         ),
         .target(name: "YAML", dependencies: ["CYAML"]),
+        .target(name: "IndexOpsCore", dependencies: ["YAML"]),
+        .target(name: "IndexOpsController", dependencies: ["IndexOpsCore", "YAML"]),
+        .executableTarget(
+            name: "indexops",
+            dependencies: [
+                "IndexOpsController",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         .testTarget(
             name: "YAMLTests",
             dependencies: [
                 "YAML",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
+        ),
+        .testTarget(
+            name: "IndexOpsCoreTests",
+            dependencies: [
+                "IndexOpsCore",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
+        .testTarget(
+            name: "IndexopsCLITests",
+            dependencies: ["indexops", "IndexOpsController"]
         ),
     ]
 )
