@@ -43,7 +43,8 @@ public struct SpecValidator: Sendable {
 
     /// Creates a validator.
     public init(root: String, config: ControllerConfig, indexTypes: Set<String>?) {
-        self.root = (root as NSString).standardizingPath
+        let absolute = root.hasPrefix("/") ? root : FileManager.default.currentDirectoryPath + "/" + root
+        self.root = (absolute as NSString).standardizingPath
         self.config = config
         self.indexTypes = indexTypes
     }

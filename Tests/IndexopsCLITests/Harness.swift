@@ -1,0 +1,93 @@
+import Foundation
+import Testing
+
+/// Runs the built `indexops` binary as a person would, and makes scratch folders.
+enum Harness {
+    /// The package root, found from this file.
+    static let packageRoot = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// The built binary: `$INDEXOPS_BIN`, or `indexops` beside the test bundle.
+    static let binary: URL = {
+        if let path = ProcessInfo.processInfo.environment["INDEXOPS_BIN"] { return URL(fileURLWithPath: path) }
+        return Bundle.main.bundleURL.appendingPathComponent("indexops")
+    }()
+
+    /// What a run printed and how it ended.
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+        var stdoutLines: [String] { stdout.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init) }
+    }
+
+    /// Runs `indexops` with arguments in a folder and waits for it to end.
+    static func run(_ arguments: [String], in folder: URL) throws -> Result {
+        let out = folder.appendingPathComponent(".out-\(UUID().uuidString)")
+        let err = folder.appendingPathComponent(".err-\(UUID().uuidString)")
+        FileManager.default.createFile(atPath: out.path, contents: nil)
+        FileManager.default.createFile(atPath: err.path, contents: nil)
+        defer {
+            try? FileManager.default.removeItem(at: out)
+            try? FileManager.default.removeItem(at: err)
+        }
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        process.currentDirectoryURL = folder
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = try FileHandle(forWritingTo: out)
+        process.standardError = try FileHandle(forWritingTo: err)
+        try process.run()
+        process.waitUntilExit()
+        return Result(
+            status: process.terminationStatus,
+            stdout: try String(contentsOf: out, encoding: .utf8),
+            stderr: try String(contentsOf: err, encoding: .utf8))
+    }
+
+    /// A new empty folder, removed by the caller with `cleanup`.
+    static func scratch() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("indexops-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    /// A copy of examples/quickstart in a new folder, made a git repository by the `git`
+    /// command, as a person would.
+    static func quickstartRepository() throws -> URL {
+        let folder = try scratch().appendingPathComponent("quickstart")
+        try FileManager.default.copyItem(at: packageRoot.appendingPathComponent("examples/quickstart"), to: folder)
+        try git(["init", "-q", "-b", "main"], in: folder)
+        try git(["add", "-A"], in: folder)
+        try git(["-c", "user.name=Ana", "-c", "user.email=ana@example.com", "commit", "-q", "-m", "Add the quickstart"], in: folder)
+        return folder
+    }
+
+    static func git(_ arguments: [String], in folder: URL) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["git"] + arguments
+        process.currentDirectoryURL = folder
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw HarnessError("git \(arguments.joined(separator: " ")) failed") }
+    }
+
+    static func write(_ text: String, to path: String, in folder: URL) throws {
+        let url = folder.appendingPathComponent(path)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data(text.utf8).write(to: url)
+    }
+
+    static func cleanup(_ folder: URL) {
+        try? FileManager.default.removeItem(at: folder.deletingLastPathComponent().lastPathComponent.hasPrefix("indexops-test-")
+            ? folder.deletingLastPathComponent() : folder)
+    }
+}
+
+struct HarnessError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
