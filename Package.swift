@@ -52,7 +52,8 @@ let package = Package(
             dependencies: [
                 "IndexOpsCore",
                 .product(name: "PropertyBased", package: "swift-property-based"),
-            ]
+            ],
+            exclude: ["Corpus"]
         ),
         .testTarget(
             name: "IndexopsCLITests",

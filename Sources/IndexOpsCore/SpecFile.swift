@@ -60,8 +60,11 @@ public struct SpecFile: Sendable {
             let kind = root["kind"]?.scalar?.value
             guard kind == DocumentIndex.kind else {
                 let mark = root["kind"]?.mark ?? root.mark
-                let message = kind.map { "unknown kind \"\($0)\"; only \(DocumentIndex.kind) is read from specs (skipped)" }
-                    ?? "missing required field \"kind\""
+                let message = switch kind {
+                case nil: "missing required field \"kind\""
+                case ControllerConfig.kind?: "a \(ControllerConfig.kind) configures the controller; pass it with --config, not in the specs (skipped)"
+                case let other?: "unknown kind \"\(other)\"; only \(DocumentIndex.kind) is read from specs (skipped)"
+                }
                 diagnostics.append(Diagnostic(
                     file: path, line: mark.line, column: mark.column, severity: kind == nil ? .error : .warning,
                     code: kind == nil ? YAMLError.Code.missingField.rawValue : "unknownKind", message: message))
