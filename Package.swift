@@ -32,7 +32,8 @@ let package = Package(
         ),
         .target(name: "YAML", dependencies: ["CYAML"]),
         .target(name: "IndexOpsCore", dependencies: ["YAML"]),
-        .target(name: "IndexOpsController", dependencies: ["IndexOpsCore", "YAML"]),
+        .target(name: "Indexers", dependencies: ["IndexOpsCore"]),
+        .target(name: "IndexOpsController", dependencies: ["IndexOpsCore", "Indexers", "YAML"]),
         .executableTarget(
             name: "indexops",
             dependencies: [
