@@ -58,6 +58,25 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringCo
         self.secondsSinceEpoch = Double(seconds) + fraction
     }
 
+    /// The instant `seconds` after the epoch, written in UTC to the whole second
+    /// (`2026-11-29T10:00:05Z`).
+    public init(secondsSinceEpoch seconds: Double) {
+        let whole = Int(seconds.rounded(.down))
+        let days = whole >= 0 ? whole / 86_400 : (whole - 86_399) / 86_400
+        let rest = whole - days * 86_400
+        let (year, month, day) = Self.civil(fromDays: days)
+        func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        let yearText = String(repeating: "0", count: max(0, 4 - String(year).count)) + String(year)
+        text = "\(yearText)-\(two(month))-\(two(day))T\(two(rest / 3_600)):\(two(rest % 3_600 / 60)):\(two(rest % 60))Z"
+        secondsSinceEpoch = Double(whole)
+    }
+
+    /// This instant plus a duration, written in UTC.
+    public func adding(_ duration: Duration) -> Timestamp {
+        let c = duration.components
+        return Timestamp(secondsSinceEpoch: secondsSinceEpoch + Double(c.seconds) + Double(c.attoseconds) / 1e18)
+    }
+
     public static func < (a: Timestamp, b: Timestamp) -> Bool { a.secondsSinceEpoch < b.secondsSinceEpoch }
     public static func == (a: Timestamp, b: Timestamp) -> Bool { a.secondsSinceEpoch == b.secondsSinceEpoch }
     public func hash(into hasher: inout Hasher) { hasher.combine(secondsSinceEpoch) }
@@ -82,6 +101,19 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringCo
         case 4, 6, 9, 11: return 30
         default: return 31
         }
+    }
+
+    /// The date of a day number (Howard Hinnant's `civil_from_days`).
+    private static func civil(fromDays days: Int) -> (Int, Int, Int) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = doy - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 
     /// Days since 1970-01-01 (Howard Hinnant's `days_from_civil`).

@@ -1,0 +1,51 @@
+/// How an operation ended.
+public enum OperationOutcome: Sendable, Hashable {
+    /// It succeeded; a create returns the indexer's `indexData`.
+    case succeeded(JSONValue)
+    /// It failed (or timed out) with a message for people.
+    case failed(String)
+}
+
+extension DocumentStatus {
+    /// The status after an operation ended (DESIGN.md §4): a create that succeeded makes the
+    /// entry present with the new revision; a delete that succeeded removes the entry, and
+    /// the whole file (`nil`) when none is left; a failure sets `failed`, the error, one more
+    /// retry and the time of the next (none once retries are used up).
+    ///
+    /// - Parameter jitter: the caller's random factor for the backoff, e.g. 0.9 to 1.1.
+    public func recording(
+        _ outcome: OperationOutcome, of operation: PlannedOperation, now: Timestamp,
+        settings: PlannerSettings, jitter: Double = 1
+    ) -> DocumentStatus? {
+        var next = self
+        let type = operation.key.indexType
+        var entry = indexes[type] ?? IndexStatus(
+            actualState: .absent, desiredState: operation.action == .create ? .present : .absent,
+            updatedAt: now, lastReconciledAt: now)
+        entry.lastReconciledAt = now
+        switch (outcome, operation.action) {
+        case (.succeeded(let data), .create):
+            if entry.actualState != .present { entry.updatedAt = now }
+            entry.actualState = .present
+            entry.createdAt = entry.createdAt ?? now
+            entry.errorMessage = nil
+            entry.indexData = data
+            entry.observedRevision = operation.revision
+            entry.retryCount = 0
+            entry.nextRetryAt = nil
+        case (.succeeded, .delete):
+            next.indexes[type] = nil
+            return next.indexes.isEmpty ? nil : next
+        case (.failed(let message), let action):
+            if entry.actualState != .failed { entry.updatedAt = now }
+            entry.actualState = .failed
+            entry.errorMessage = message
+            if action == .create { entry.observedRevision = operation.revision }
+            entry.retryCount += 1
+            entry.nextRetryAt = entry.retryCount < settings.maxRetries
+                ? now.adding(settings.backoff(afterFailures: entry.retryCount, jitter: jitter)) : nil
+        }
+        next.indexes[type] = entry
+        return next
+    }
+}

@@ -1,0 +1,356 @@
+/// A document whose spec was read and is valid: what the planner reconciles towards.
+public struct DesiredDocument: Sendable, Hashable {
+    /// The resource.
+    public var index: DocumentIndex
+    /// The spec file that declares it.
+    public var specFile: String
+    /// For each configured index type, the revision a create would index: the source's blob
+    /// id (or its declared URI revision) combined with the type's driver settings.
+    public var revisions: [String: String]
+
+    /// Creates a desired document.
+    public init(index: DocumentIndex, specFile: String, revisions: [String: String]) {
+        self.index = index
+        self.specFile = specFile
+        self.revisions = revisions
+    }
+}
+
+/// One (document, index type) pair: the unit that never has two operations in flight.
+public struct IndexKey: Sendable, Hashable, Comparable, CustomStringConvertible {
+    /// The document id.
+    public var documentId: String
+    /// The index type.
+    public var indexType: String
+
+    /// Creates a key.
+    public init(_ documentId: String, _ indexType: String) {
+        self.documentId = documentId
+        self.indexType = indexType
+    }
+
+    public static func < (a: IndexKey, b: IndexKey) -> Bool { (a.documentId, a.indexType) < (b.documentId, b.indexType) }
+    /// `doc123/vector`.
+    public var description: String { "\(documentId)/\(indexType)" }
+}
+
+/// An operation the plan asks an indexer to run.
+public struct PlannedOperation: Sendable, Hashable, Comparable {
+    /// Why the operation runs, for logs and commit messages.
+    public enum Reason: String, Sendable, Hashable {
+        case missing = "not created yet"
+        case newRevision = "source or settings changed"
+        case recreateRequested = "recreate requested"
+        case retry = "retry after failure"
+        case retryRequested = "retry requested"
+        case interrupted = "interrupted operation"
+        case declaredAbsent = "declared absent"
+        case orphaned = "spec removed"
+    }
+
+    /// Which index.
+    public var key: IndexKey
+    /// Create or delete.
+    public var action: IndexOperationKind
+    /// The revision to index (for a delete, the revision last observed).
+    public var revision: String
+    /// Why.
+    public var reason: Reason
+
+    /// Creates an operation.
+    public init(key: IndexKey, action: IndexOperationKind, revision: String, reason: Reason) {
+        self.key = key
+        self.action = action
+        self.revision = revision
+        self.reason = reason
+    }
+
+    public static func < (a: PlannedOperation, b: PlannedOperation) -> Bool { a.key < b.key }
+}
+
+/// Create or delete.
+public enum IndexOperationKind: String, Sendable, Hashable {
+    case create, delete
+}
+
+/// How the planner decides: retries, backoff and the mass-delete brake.
+public struct PlannerSettings: Sendable, Hashable {
+    /// The configured index types.
+    public var indexTypes: Set<String>
+    /// Failures before an index is held.
+    public var maxRetries: Int
+    /// The first retry delay.
+    public var retryBackoff: Duration
+    /// The longest retry delay.
+    public var maxRetryBackoff: Duration
+    /// The largest share of present indexes one pass may delete.
+    public var maxDeletePercent: Int
+    /// Deletes past the brake once (`reconcile --allow-mass-delete`).
+    public var allowMassDelete: Bool
+
+    /// Creates settings.
+    public init(indexTypes: Set<String>, maxRetries: Int = 5, retryBackoff: Duration = .seconds(30),
+                maxRetryBackoff: Duration = .seconds(900), maxDeletePercent: Int = 50, allowMassDelete: Bool = false) {
+        self.indexTypes = indexTypes
+        self.maxRetries = maxRetries
+        self.retryBackoff = retryBackoff
+        self.maxRetryBackoff = maxRetryBackoff
+        self.maxDeletePercent = maxDeletePercent
+        self.allowMassDelete = allowMassDelete
+    }
+
+    /// Settings from the controller configuration.
+    public init(_ config: ControllerConfig, allowMassDelete: Bool = false) {
+        self.init(
+            indexTypes: Set(config.indexTypes.keys), maxRetries: config.reconcile.maxRetries,
+            retryBackoff: config.reconcile.retryBackoff, maxRetryBackoff: config.reconcile.maxRetryBackoff,
+            maxDeletePercent: config.reconcile.maxDeletePercent, allowMassDelete: allowMassDelete)
+    }
+
+    /// The delay before retry number `failures` (1 for the first): the backoff doubled per
+    /// failure, capped, times `jitter` (the caller's random factor, e.g. 0.9 to 1.1).
+    public func backoff(afterFailures failures: Int, jitter: Double) -> Duration {
+        let doublings = max(0, min(failures - 1, 30))
+        var delay = retryBackoff * (1 << doublings)
+        if delay > maxRetryBackoff { delay = maxRetryBackoff }
+        let ms = Double(delay.components.seconds) * 1_000 + Double(delay.components.attoseconds) / 1e15
+        return .milliseconds(Int64((ms * jitter).rounded()))
+    }
+}
+
+/// Deletes held back because the pass would delete too much at once.
+public struct MassDeleteBrake: Sendable, Hashable, CustomStringConvertible {
+    /// Present indexes the pass would have deleted.
+    public var wouldDelete: Int
+    /// Present indexes in all.
+    public var present: Int
+    /// The limit in force.
+    public var maxDeletePercent: Int
+
+    /// Creates a brake report.
+    public init(wouldDelete: Int, present: Int, maxDeletePercent: Int) {
+        self.wouldDelete = wouldDelete
+        self.present = present
+        self.maxDeletePercent = maxDeletePercent
+    }
+
+    public var description: String {
+        "deletions held: this pass would delete \(wouldDelete) of \(present) present indexes, more than maxDeletePercent (\(maxDeletePercent)%); "
+            + "if that is intended, run `indexops reconcile --once --allow-mass-delete` or raise maxDeletePercent"
+    }
+}
+
+/// What one pass will do: the operations to run, the status files to write before any of them
+/// runs (their intents), and what it holds back and why.
+public struct ReconcilePlan: Sendable, Hashable {
+    /// The operations, sorted by document and index type.
+    public var operations: [PlannedOperation] = []
+    /// The status of each document that changes before any operation runs, by id; `nil`
+    /// removes the file.
+    public var intents: [String: DocumentStatus?] = [:]
+    /// Indexes left alone, with the reason: a held document, retries used up, an index type
+    /// no longer configured, the brake.
+    public var held: [IndexKey: String] = [:]
+    /// Set when the mass-delete brake held deletions back.
+    public var brake: MassDeleteBrake?
+    /// The earliest retry still to come, to schedule the next pass.
+    public var nextRetryAt: Timestamp?
+
+    /// Whether the pass has nothing to do.
+    public var isEmpty: Bool { operations.isEmpty && intents.isEmpty }
+}
+
+/// The reconciler's brain: a pure function from desired and actual state to a plan
+/// (DESIGN.md §4). No I/O, no clock, no git: every rule is a table-driven test.
+public enum Planner {
+    /// Plans one pass.
+    ///
+    /// - Parameters:
+    ///   - desired: the valid, unique documents of the specs, by id.
+    ///   - held: ids whose specs could not be read (a broken file, a duplicate, a bad
+    ///     document): their indexes and statuses are left exactly as they are.
+    ///   - actual: the status files, by id.
+    ///   - inFlight: indexes with an operation running in this controller now.
+    ///   - now: the time of the pass.
+    ///   - settings: retries, backoff, the brake.
+    public static func plan(
+        desired: [String: DesiredDocument], held: Set<String>, actual: [String: DocumentStatus],
+        inFlight: Set<IndexKey> = [], now: Timestamp, settings: PlannerSettings
+    ) -> ReconcilePlan {
+        func planAll(brake: Bool) -> ReconcilePlan {
+            var plan = ReconcilePlan()
+            for id in Set(desired.keys).union(actual.keys).sorted() {
+                let status = actual[id]
+                if held.contains(id) {
+                    for type in status?.indexes.keys.sorted() ?? [] { plan.held[IndexKey(id, type)] = "its spec cannot be read" }
+                    continue
+                }
+                plan.merge(planDocument(
+                    id: id, desired: desired[id], status: status, inFlight: inFlight, now: now, settings: settings, brake: brake))
+            }
+            return plan
+        }
+        let plan = planAll(brake: false)
+        let present = actual.values.reduce(0) { $0 + $1.indexes.values.count { $0.actualState == .present } }
+        let deletes = plan.operations.count { op in
+            op.action == .delete && actual[op.key.documentId]?.indexes[op.key.indexType]?.actualState == .present
+        }
+        guard !settings.allowMassDelete, present > 0, deletes * 100 > settings.maxDeletePercent * present else { return plan }
+        var braked = planAll(brake: true)
+        braked.brake = MassDeleteBrake(wouldDelete: deletes, present: present, maxDeletePercent: settings.maxDeletePercent)
+        return braked
+    }
+
+    /// The desired state of each index type of a document: its declared states, or every
+    /// configured type present when it declares none.
+    public static func desiredStates(_ index: DocumentIndex, configured: Set<String>) -> [String: DesiredState] {
+        index.spec.indexes ?? Dictionary(uniqueKeysWithValues: configured.map { ($0, .present) })
+    }
+
+    private static func planDocument(
+        id: String, desired: DesiredDocument?, status: DocumentStatus?, inFlight: Set<IndexKey>,
+        now: Timestamp, settings: PlannerSettings, brake: Bool
+    ) -> ReconcilePlan {
+        var plan = ReconcilePlan()
+        var next = status ?? DocumentStatus(documentId: id)
+        let states = desired.map { desiredStates($0.index, configured: settings.indexTypes) } ?? [:]
+        var retryRequested = false
+        var recreateRequested = false
+        if let desired {
+            next.collection = desired.index.metadata.collection
+            next.specFile = desired.specFile
+            if let at = desired.index.metadata.retryRequestedAt, at > (next.lastHandledRetryAt ?? .distantPast) {
+                retryRequested = true
+                next.lastHandledRetryAt = at
+            }
+            if let at = desired.index.metadata.recreateRequestedAt, at > (next.lastHandledRecreateAt ?? .distantPast) {
+                recreateRequested = true
+                next.lastHandledRecreateAt = at
+            }
+        }
+        let types = Set(states.keys).union(next.indexes.keys).sorted()
+        for type in types {
+            let key = IndexKey(id, type)
+            if inFlight.contains(key) { continue }
+            guard settings.indexTypes.contains(type) else {
+                if next.indexes[type] != nil { plan.held[key] = "index type \"\(type)\" is not configured" }
+                continue
+            }
+            let want = states[type] ?? .absent
+            let entry = next.indexes[type]
+            if brake, want == .absent, entry?.actualState == .present {
+                plan.held[key] = "mass-delete brake"
+                continue
+            }
+            let decision = decide(
+                want: want, entry: entry, revision: desired?.revisions[type], orphan: desired == nil,
+                retryRequested: retryRequested, recreateRequested: recreateRequested, now: now, settings: settings)
+            switch decision {
+            case .nothing:
+                break
+            case .wait(let until):
+                plan.nextRetryAt = min(plan.nextRetryAt ?? until, until)
+            case .hold(let reason):
+                plan.held[key] = reason
+            case .remove:
+                next.indexes[type] = nil
+            case .run(let action, let reason):
+                let revision = action == .create ? desired?.revisions[type] ?? "" : entry?.observedRevision ?? ""
+                plan.operations.append(PlannedOperation(key: key, action: action, revision: revision, reason: reason))
+                next.indexes[type] = intent(action, reason: reason, entry: entry, now: now)
+            }
+        }
+        if next.indexes.isEmpty {
+            if status != nil { plan.intents[id] = .some(nil) }
+        } else if next != status {
+            plan.intents[id] = next
+        }
+        return plan
+    }
+
+    private enum Decision {
+        case nothing
+        case wait(Timestamp)
+        case hold(String)
+        case remove
+        case run(IndexOperationKind, PlannedOperation.Reason)
+    }
+
+    /// One row of the table of DESIGN.md §4.
+    private static func decide(
+        want: DesiredState, entry: IndexStatus?, revision: String?, orphan: Bool,
+        retryRequested: Bool, recreateRequested: Bool, now: Timestamp, settings: PlannerSettings
+    ) -> Decision {
+        switch want {
+        case .present:
+            guard let entry else { return .run(.create, .missing) }
+            switch entry.actualState {
+            case .absent:
+                return .run(.create, .missing)
+            case .creating, .deleting:
+                return .run(.create, .interrupted)
+            case .present:
+                if recreateRequested { return .run(.create, .recreateRequested) }
+                if entry.observedRevision != revision { return .run(.create, .newRevision) }
+                return .nothing
+            case .failed:
+                if retryRequested { return .run(.create, .retryRequested) }
+                if entry.desiredState == .absent || entry.observedRevision != revision { return .run(.create, .newRevision) }
+                return retryOrWait(entry, action: .create, now: now, settings: settings)
+            }
+        case .absent:
+            let reason: PlannedOperation.Reason = orphan ? .orphaned : .declaredAbsent
+            guard let entry else { return .nothing }
+            switch entry.actualState {
+            case .absent:
+                return .remove
+            case .present, .creating:
+                return .run(.delete, reason)
+            case .deleting:
+                return .run(.delete, .interrupted)
+            case .failed:
+                if entry.desiredState == .present { return .run(.delete, reason) }
+                if retryRequested { return .run(.delete, .retryRequested) }
+                return retryOrWait(entry, action: .delete, now: now, settings: settings)
+            }
+        }
+    }
+
+    private static func retryOrWait(_ entry: IndexStatus, action: IndexOperationKind, now: Timestamp, settings: PlannerSettings) -> Decision {
+        guard entry.retryCount < settings.maxRetries else {
+            return .hold("failed \(entry.retryCount) times (maxRetries \(settings.maxRetries)); add a retry annotation to try again")
+        }
+        if let at = entry.nextRetryAt, at > now { return .wait(at) }
+        return .run(action, .retry)
+    }
+
+    /// The entry written before the operation runs: its intent.
+    private static func intent(_ action: IndexOperationKind, reason: PlannedOperation.Reason, entry: IndexStatus?, now: Timestamp) -> IndexStatus {
+        let state: ActualState = action == .create ? .creating : .deleting
+        var next = entry ?? IndexStatus(actualState: state, desiredState: .present, updatedAt: now, lastReconciledAt: now)
+        if next.actualState != state { next.updatedAt = now }
+        next.actualState = state
+        next.desiredState = action == .create ? .present : .absent
+        next.lastReconciledAt = now
+        next.nextRetryAt = nil
+        switch reason {
+        case .retry, .interrupted: break
+        default: next.retryCount = 0
+        }
+        return next
+    }
+}
+
+extension ReconcilePlan {
+    mutating func merge(_ other: ReconcilePlan) {
+        operations += other.operations
+        intents.merge(other.intents) { $1 }
+        held.merge(other.held) { $1 }
+        if let at = other.nextRetryAt { nextRetryAt = min(nextRetryAt ?? at, at) }
+    }
+}
+
+extension Timestamp {
+    /// Earlier than any time an annotation can hold.
+    static let distantPast = Timestamp(secondsSinceEpoch: -62_135_596_800)
+}
