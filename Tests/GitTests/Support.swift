@@ -158,3 +158,11 @@ final class Box<T>: @unchecked Sendable {
     var value: T
     init(_ value: T) { self.value = value }
 }
+
+/// Kills `process` and waits for it. SIGKILL, because children of the test runner
+/// inherit its blocked-signal mask, in which SIGTERM is blocked.
+func stop(_ process: Process) {
+    guard process.isRunning else { return }
+    kill(process.processIdentifier, SIGKILL)
+    process.waitUntilExit()
+}
