@@ -6,6 +6,7 @@ import PackageDescription
 //   YAML                  libyaml events -> Node tree with marks -> Decodable, with limits
 //   Git                   libgit2: repository, trees, commits, fetch, push, history
 //   IndexOpsCore          spec/status model, validation, planner: no I/O, no clock
+//   Indexers              the index drivers: sqlite-fts, sqlite-vector, exec, noop
 //   IndexOpsController    file and git access over the core, the service API
 //   indexops              the command line: argument parsing only
 let package = Package(
@@ -31,9 +32,10 @@ let package = Package(
             providers: [.apt(["libgit2-dev"])]
         ),
         .target(name: "YAML", dependencies: ["CYAML"]),
+        .target(name: "Git", dependencies: ["CGit2"]),
         .target(name: "IndexOpsCore", dependencies: ["YAML"]),
         .target(name: "Indexers", dependencies: ["IndexOpsCore"]),
-        .target(name: "IndexOpsController", dependencies: ["IndexOpsCore", "Indexers", "YAML"]),
+        .target(name: "IndexOpsController", dependencies: ["IndexOpsCore", "Indexers", "Git", "YAML"]),
         .executableTarget(
             name: "indexops",
             dependencies: [
@@ -48,6 +50,7 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
+        .testTarget(name: "GitTests", dependencies: ["Git"]),
         .testTarget(
             name: "IndexOpsCoreTests",
             dependencies: [

@@ -1,0 +1,40 @@
+internal import CGit2
+
+/// A git object id (SHA-1), as a value: 40 lowercase hex digits.
+public struct OID: Hashable, Sendable, Comparable, CustomStringConvertible, Codable {
+    /// The 40 lowercase hex digits.
+    public let hex: String
+
+    /// Parses a full 40-digit hex id; `nil` when `hex` is not one.
+    public init?(hex: String) {
+        guard hex.utf8.count == 40, hex.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) || ($0 >= 65 && $0 <= 70) }) else {
+            return nil
+        }
+        self.hex = hex.lowercased()
+    }
+
+    init(_ oid: git_oid) {
+        var oid = oid
+        var buffer = [CChar](repeating: 0, count: 41)
+        git_oid_tostr(&buffer, buffer.count, &oid)
+        hex = String(cString: buffer)
+    }
+
+    init(_ pointer: UnsafePointer<git_oid>) {
+        self.init(pointer.pointee)
+    }
+
+    /// The libgit2 form of the id.
+    var raw: git_oid {
+        var oid = git_oid()
+        _ = git_oid_fromstrn(&oid, hex, hex.utf8.count)
+        return oid
+    }
+
+    /// The first seven digits, as `git log --oneline` shows.
+    public var short: String { String(hex.prefix(7)) }
+
+    public var description: String { hex }
+
+    public static func < (lhs: OID, rhs: OID) -> Bool { lhs.hex < rhs.hex }
+}

@@ -1,0 +1,113 @@
+internal import CGit2
+import Foundation
+
+/// How often, and how patiently, a rejected push is replayed and retried.
+public struct RetryPolicy: Sendable {
+    /// Push attempts in all, the first included.
+    public var maxAttempts: Int
+    /// The wait before the second attempt; it doubles for each further attempt.
+    public var initialBackoff: Duration
+    /// The longest wait between two attempts.
+    public var maxBackoff: Duration
+
+    /// Five attempts, waiting 200 ms, 400 ms, 800 ms, 1.6 s (each jittered down by up to half).
+    public init(maxAttempts: Int = 5, initialBackoff: Duration = .milliseconds(200), maxBackoff: Duration = .seconds(10)) {
+        self.maxAttempts = max(1, maxAttempts)
+        self.initialBackoff = initialBackoff
+        self.maxBackoff = maxBackoff
+    }
+
+    /// The wait after failed attempt `attempt` (1-based), before jitter.
+    public func backoff(after attempt: Int) -> Duration {
+        var wait = initialBackoff
+        for _ in 1..<max(1, attempt) where wait < maxBackoff { wait *= 2 }
+        return min(wait, maxBackoff)
+    }
+}
+
+/// What `push` did.
+public struct PushResult: Sendable, Equatable {
+    /// The branch head, now also the remote's (unless `pushed` is false and there was
+    /// nothing to push).
+    public var head: OID?
+    /// Whether anything was sent.
+    public var pushed: Bool
+    /// Push attempts made.
+    public var attempts: Int
+    /// Local commits re-created on a newer upstream after rejections.
+    public var replayedCommits: Int
+}
+
+extension Repository {
+    /// Pushes the local branch to the remote's branch of the same name, never forcing.
+    ///
+    /// A rejected push (someone pushed meanwhile) is handled by `sync` (fetch, then replay
+    /// our commits, which must touch only `ownedPrefix`, onto the new upstream) and tried
+    /// again, up to `retry.maxAttempts` with exponential backoff. Rejections are detected
+    /// both before sending (libgit2's fast-forward check) and from the remote's answer
+    /// (`push_update_reference`: `git_remote_push` returns 0 for a rejected ref). When
+    /// the branch moved by a replay, the work tree needs `publish(to:)`.
+    ///
+    /// - Throws: `GitError` `.pushRejected` when the last attempt was rejected too;
+    ///   `.notReplayable` from `sync`; any network error.
+    public func push(_ remote: RemoteConfiguration, replaying ownedPrefix: String, retry: RetryPolicy = RetryPolicy()) throws -> PushResult {
+        var attempts = 0
+        var replayed = 0
+        while true {
+            guard let local = try branchTip(remote.branch) else {
+                return PushResult(head: nil, pushed: false, attempts: attempts, replayedCommits: replayed)
+            }
+            if try local == trackingTip(remote) {
+                return PushResult(head: local, pushed: attempts > 0, attempts: attempts, replayedCommits: replayed)
+            }
+            attempts += 1
+            try beforePushAttempt?(attempts)
+            do {
+                try pushOnce(remote, head: local)
+                return PushResult(head: local, pushed: true, attempts: attempts, replayedCommits: replayed)
+            } catch let error as GitError where error.code == .pushRejected || error.code == .nonFastForward {
+                guard attempts < retry.maxAttempts else {
+                    throw GitError(.pushRejected, "push of '\(remote.branch)' rejected \(attempts) time(s); last: \(error.message)", function: "Repository.push", errorClass: .net)
+                }
+                let wait = retry.backoff(after: attempts)
+                Thread.sleep(forTimeInterval: Double.random(in: 0.5...1.0) * wait.seconds)
+                let sync = try sync(remote, replaying: ownedPrefix)
+                if case .replayed(let count) = sync.outcome { replayed += count }
+            }
+        }
+    }
+
+    /// One push of `refs/heads/<branch>`; on success the remote-tracking branch is `head`.
+    func pushOnce(_ remote: RemoteConfiguration, head: OID) throws {
+        let handle = try remoteHandle(remote)
+        let session = try RemoteSession(remote, operation: "push")
+        let ref = "refs/heads/" + remote.branch
+        try withExtendedLifetime(session) {
+            var options = git_push_options()
+            try call("git_push_options_init") { git_push_options_init(&options, UInt32(GIT_PUSH_OPTIONS_VERSION)) }
+            options.callbacks = session.callbacks()
+            options.follow_redirects = GIT_REMOTE_REDIRECT_NONE
+            try LibGit2.withStrarray(["\(ref):\(ref)"]) { refspecs in
+                let result = git_remote_push(handle.pointer, refspecs, &options)
+                if result < 0 { throw session.error(result, function: "git_remote_push") }
+            }
+        }
+        if let rejection = session.rejections.first {
+            throw GitError(.pushRejected, "the remote rejected \(rejection.ref): \(rejection.reason)", function: "git_remote_push", errorClass: .net)
+        }
+        let tracking = "refs/remotes/\(remote.remoteName)/\(remote.branch)"
+        if try referenceTarget(tracking) != head {
+            var raw = head.raw
+            var reference: OpaquePointer?
+            try call("git_reference_create") { git_reference_create(&reference, pointer, tracking, &raw, 1, "indexops: push") }
+            git_reference_free(reference)
+        }
+    }
+}
+
+extension Duration {
+    var seconds: Double {
+        let (s, attoseconds) = components
+        return Double(s) + Double(attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,237 @@
+internal import CGit2
+import Foundation
+
+/// What a tree entry is. Only `.file` and `.executable` are read as files; a symlink or
+/// a submodule is reported as what it is and never followed.
+public enum EntryKind: String, Sendable, Hashable {
+    case file
+    case executable
+    case symlink
+    case submodule
+    case folder
+
+    init(mode: UInt32) {
+        switch mode {
+        case 0o100755: self = .executable
+        case 0o120000: self = .symlink
+        case 0o160000: self = .submodule
+        case 0o040000: self = .folder
+        default: self = .file
+        }
+    }
+
+    /// The git file mode of the kind (`0o100644` for a file).
+    public var mode: UInt32 {
+        switch self {
+        case .file: 0o100644
+        case .executable: 0o100755
+        case .symlink: 0o120000
+        case .submodule: 0o160000
+        case .folder: 0o040000
+        }
+    }
+}
+
+/// One entry of a commit's tree, by its full path from the root.
+public struct TreeEntry: Hashable, Sendable, CustomStringConvertible {
+    /// The path from the root of the tree, `/`-separated.
+    public var path: String
+    /// The blob id (a file or symlink), commit id (a submodule) or tree id (a folder).
+    public var id: OID
+    /// What the entry is.
+    public var kind: EntryKind
+
+    public init(path: String, id: OID, kind: EntryKind) {
+        self.path = path
+        self.id = id
+        self.kind = kind
+    }
+
+    /// The git file mode, e.g. `0o100644`.
+    public var mode: UInt32 { kind.mode }
+
+    public var description: String { "\(String(mode, radix: 8)) \(id.short) \(path)" }
+}
+
+/// A path whose entry differs between two trees.
+public struct PathChange: Hashable, Sendable, CustomStringConvertible {
+    /// The path from the root.
+    public var path: String
+    /// The entry before, `nil` when the path was added.
+    public var old: TreeEntry?
+    /// The entry after, `nil` when the path was removed.
+    public var new: TreeEntry?
+
+    /// How the path changed.
+    public enum Kind: String, Sendable { case added, modified, removed }
+
+    /// Added, modified or removed.
+    public var kind: Kind {
+        old == nil ? .added : (new == nil ? .removed : .modified)
+    }
+
+    public var description: String { "\(kind) \(path)" }
+}
+
+extension Repository {
+    /// Lists every file below `folder` (recursively) in the tree of `commit`, without a
+    /// checkout, sorted by path. Symlinks and submodules are listed with their kind so
+    /// that the caller can report them; folders are not listed.
+    /// `folder` is `""` for the whole tree. A missing folder lists nothing.
+    /// - Throws: `GitError` `.invalid` when `folder` is not a folder or not a clean path.
+    public func files(in folder: String, at commit: OID) throws -> [TreeEntry] {
+        let root = try tree(ofCommit: commit)
+        let prefix = try Self.normalized(folder, allowRoot: true)
+        let start: TreeHandle
+        if prefix.isEmpty {
+            start = root
+        } else {
+            guard let entry = try entry(at: prefix, in: root) else { return [] }
+            guard entry.kind == .folder else {
+                throw GitError(.invalid, "'\(prefix)' is a \(entry.kind), not a folder", function: "Repository.files")
+            }
+            start = try lookupTree(entry.id)
+        }
+        var result: [TreeEntry] = []
+        try collect(start, prefix: prefix, into: &result)
+        return result.sorted { $0.path < $1.path }
+    }
+
+    private func collect(_ tree: TreeHandle, prefix: String, into result: inout [TreeEntry]) throws {
+        for entry in entries(of: tree, prefix: prefix) {
+            if entry.kind == .folder {
+                try collect(try lookupTree(entry.id), prefix: entry.path, into: &result)
+            } else {
+                result.append(entry)
+            }
+        }
+    }
+
+    /// The entries directly inside `tree`, their paths prefixed with `prefix/`.
+    func entries(of tree: TreeHandle, prefix: String) -> [TreeEntry] {
+        let count = git_tree_entrycount(tree.pointer)
+        var result: [TreeEntry] = []
+        result.reserveCapacity(count)
+        for index in 0..<count {
+            let entry = git_tree_entry_byindex(tree.pointer, index)!
+            let name = String(cString: git_tree_entry_name(entry))
+            result.append(TreeEntry(
+                path: prefix.isEmpty ? name : prefix + "/" + name,
+                id: OID(git_tree_entry_id(entry)),
+                kind: EntryKind(mode: git_tree_entry_filemode(entry).rawValue)
+            ))
+        }
+        return result
+    }
+
+    /// The entry at `path` in the tree of `commit`, or `nil` when there is none.
+    public func entry(at path: String, in commit: OID) throws -> TreeEntry? {
+        try entry(at: Self.normalized(path, allowRoot: false), in: tree(ofCommit: commit))
+    }
+
+    func entry(at path: String, in tree: TreeHandle) throws -> TreeEntry? {
+        var entry: OpaquePointer?
+        let result = git_tree_entry_bypath(&entry, tree.pointer, path)
+        if result == GIT_ENOTFOUND.rawValue {
+            git_error_clear()
+            return nil
+        }
+        if result < 0 { throw GitError.last(result, function: "git_tree_entry_bypath") }
+        let owned = TreeEntryHandle(entry!)
+        return TreeEntry(path: path, id: OID(git_tree_entry_id(owned.pointer)), kind: EntryKind(mode: git_tree_entry_filemode(owned.pointer).rawValue))
+    }
+
+    /// The bytes of blob `id`.
+    /// - Throws: `GitError` `.notFound` when there is no blob with that id.
+    public func readBlob(_ id: OID) throws -> Data {
+        var raw = id.raw
+        var blob: OpaquePointer?
+        try call("git_blob_lookup") { git_blob_lookup(&blob, pointer, &raw) }
+        let owned = BlobHandle(blob!)
+        let size = Int(git_blob_rawsize(owned.pointer))
+        guard size > 0, let bytes = git_blob_rawcontent(owned.pointer) else { return Data() }
+        return Data(bytes: bytes, count: size)
+    }
+
+    /// Reads the regular file at `path` in the tree of `commit`.
+    /// - Throws: `GitError` `.notFound` when there is nothing at `path`; `.notAFile` when
+    ///   it is a symlink, a submodule or a folder (never followed); `.invalid` for a path
+    ///   with `..`, `.` or empty components, or an absolute one.
+    public func readFile(_ path: String, at commit: OID) throws -> (entry: TreeEntry, contents: Data) {
+        let clean = try Self.normalized(path, allowRoot: false)
+        guard let entry = try entry(at: clean, in: tree(ofCommit: commit)) else {
+            throw GitError(.notFound, "'\(clean)' does not exist in commit \(commit.short)", function: "Repository.readFile")
+        }
+        guard entry.kind == .file || entry.kind == .executable else {
+            throw GitError(.notAFile, "'\(clean)' is a \(entry.kind) in commit \(commit.short), not a regular file; it is not followed", function: "Repository.readFile")
+        }
+        return (entry, try readBlob(entry.id))
+    }
+
+    /// The paths whose entries differ between the trees of commits `old` (`nil`: the empty
+    /// tree) and `new`, limited to `folder` (`""`: everywhere), sorted by path.
+    ///
+    /// Compares ids only: a subtree with the same id on both sides is skipped whole, and no
+    /// blob is read. A folder replaced by a file shows as its files removed and the file added.
+    public func changes(from old: OID?, to new: OID, in folder: String = "") throws -> [PathChange] {
+        let prefix = try Self.normalized(folder, allowRoot: true)
+        let oldRoot = try old.map { try tree(ofCommit: $0) }
+        let newRoot = try tree(ofCommit: new)
+        return try changes(from: oldRoot, to: newRoot, in: prefix)
+    }
+
+    func changes(from oldRoot: TreeHandle?, to newRoot: TreeHandle?, in prefix: String) throws -> [PathChange] {
+        var result: [PathChange] = []
+        if prefix.isEmpty {
+            try compare(oldRoot, newRoot, prefix: prefix, into: &result)
+        } else {
+            // Compare the folder's ids first: an unchanged folder is not even looked up.
+            func folder(_ root: TreeHandle?) throws -> TreeEntry? {
+                guard let root, let entry = try entry(at: prefix, in: root), entry.kind == .folder else { return nil }
+                return entry
+            }
+            let old = try folder(oldRoot), new = try folder(newRoot)
+            if old?.id == new?.id { return [] }
+            try compare(try old.map { try lookupTree($0.id) }, try new.map { try lookupTree($0.id) }, prefix: prefix, into: &result)
+        }
+        return result.sorted { $0.path < $1.path }
+    }
+
+    private func compare(_ old: TreeHandle?, _ new: TreeHandle?, prefix: String, into result: inout [PathChange]) throws {
+        if let old, let new, old.id == new.id { return }
+        var before: [String: TreeEntry] = [:]
+        for entry in old.map({ entries(of: $0, prefix: prefix) }) ?? [] { before[entry.path] = entry }
+        var after: [String: TreeEntry] = [:]
+        for entry in new.map({ entries(of: $0, prefix: prefix) }) ?? [] { after[entry.path] = entry }
+        for path in Set(before.keys).union(after.keys) {
+            let a = before[path], b = after[path]
+            if a == b { continue }
+            let aTree = a?.kind == .folder ? try lookupTree(a!.id) : nil
+            let bTree = b?.kind == .folder ? try lookupTree(b!.id) : nil
+            if aTree != nil || bTree != nil {
+                try compare(aTree, bTree, prefix: path, into: &result)
+            }
+            let aLeaf = a?.kind == .folder ? nil : a
+            let bLeaf = b?.kind == .folder ? nil : b
+            if aLeaf != nil || bLeaf != nil {
+                result.append(PathChange(path: path, old: aLeaf, new: bLeaf))
+            }
+        }
+    }
+
+    /// Checks a repository path: relative, `/`-separated, no `.`/`..`/empty component,
+    /// no `.git` component. Trailing `/` is dropped.
+    static func normalized(_ path: String, allowRoot: Bool) throws -> String {
+        var trimmed = Substring(path)
+        while trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }
+        if trimmed.isEmpty {
+            if allowRoot { return "" }
+            throw GitError(.invalid, "an empty path names no file", function: "Repository.normalized")
+        }
+        let parts = trimmed.split(separator: "/", omittingEmptySubsequences: false)
+        for part in parts where part.isEmpty || part == "." || part == ".." || part.lowercased() == ".git" || part.contains("\0") {
+            throw GitError(.invalid, "'\(path)' is not a clean relative path inside the repository", function: "Repository.normalized")
+        }
+        return String(trimmed)
+    }
+}

@@ -1,0 +1,55 @@
+import Foundation
+import Testing
+@testable import Git
+
+@Suite struct LockTests {
+    @Test func onlyOldLocksThatNoProcessHoldsAreRemoved() throws {
+        try withScratch { scratch in
+            let fixture = try Fixture(scratch)
+            let repository = try Repository.clone(fixture.configuration, to: fixture.controllerPath)
+            let gitDir = fixture.controllerPath + "/.git/"
+            let now = Date()
+            let hourAgo = now.addingTimeInterval(-3600)
+            // Left by killed processes: old, and nobody has them open.
+            let stale = [gitDir + "index.lock", gitDir + "refs/heads/main.lock"]
+            // Held by a live process (old, but open), and just taken (young, not open).
+            let held = gitDir + "packed-refs.lock"
+            let young = gitDir + "HEAD.lock"
+            for path in stale + [held] {
+                try write(path, "")
+                try FileManager.default.setAttributes([.modificationDate: hourAgo], ofItemAtPath: path)
+            }
+            try write(young, "")
+            try FileManager.default.setAttributes([.modificationDate: now], ofItemAtPath: young)
+
+            // The index lock blocks publishing, as it blocks git.
+            let blocked = #expect(throws: GitError.self) { try repository.publish(to: repository.branchTip("main")!) }
+            #expect(blocked?.code == .locked)
+
+            let holder = Process()
+            holder.executableURL = URL(fileURLWithPath: "/bin/sleep")
+            holder.arguments = ["infinity"]
+            let handle = try #require(FileHandle(forReadingAtPath: held))
+            holder.standardInput = handle
+            try holder.run()
+            try handle.close()  // Only the child has it open now.
+            defer { stop(holder) }
+
+            let removed = try repository.removeStaleLocks(minimumAge: .seconds(60), now: now)
+            #expect(removed.map(\.path) == stale.sorted())
+            #expect(removed.first?.description.hasPrefix("removed stale lock '\(gitDir)index.lock' (last modified ") == true)
+            for path in stale { #expect(!FileManager.default.fileExists(atPath: path)) }
+            #expect(FileManager.default.fileExists(atPath: held))
+            #expect(FileManager.default.fileExists(atPath: young))
+
+            // Once the holder is gone, its lock is stale too.
+            stop(holder)
+            #expect(try repository.removeStaleLocks(minimumAge: .seconds(60), now: now).map(\.path) == [held])
+
+            try FileManager.default.removeItem(atPath: young)
+            let head = try repository.commit([.write("status/ab/a.json", Data("{}\n".utf8))], on: "main", parent: repository.branchTip("main"), message: "after recovery", author: controllerSignature)
+            #expect(try repository.publish(to: #require(head)).written == ["status/ab/a.json"])
+            #expect(try git("status", "--porcelain", in: fixture.controllerPath) == "")
+        }
+    }
+}

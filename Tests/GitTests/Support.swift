@@ -1,0 +1,168 @@
+import Foundation
+import Testing
+@testable import Git
+
+/// A temporary folder, removed by `remove()`.
+struct Scratch {
+    let path: String
+
+    init() throws {
+        var template = Array((NSTemporaryDirectory() + "/indexops-git-XXXXXX").utf8CString)
+        guard mkdtemp(&template) != nil else { throw Failure("mkdtemp failed") }
+        let bytes = template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+        path = URL(fileURLWithPath: String(decoding: bytes, as: UTF8.self)).standardizedFileURL.path
+    }
+
+    func remove() { try? FileManager.default.removeItem(atPath: path) }
+
+    func callAsFunction(_ relative: String) -> String { path + "/" + relative }
+}
+
+/// Runs `body` with a fresh temporary folder, removed afterwards whatever happens.
+func withScratch<R>(_ body: (Scratch) throws -> R) throws -> R {
+    let scratch = try Scratch()
+    defer { scratch.remove() }
+    return try body(scratch)
+}
+
+struct Failure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// The result of a finished child process.
+struct Output {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+}
+
+/// Runs `executable` with `arguments` (no shell) and waits for it.
+@discardableResult
+func run(_ executable: String, _ arguments: [String], in directory: String? = nil, environment: [String: String] = [:], input: Data? = nil) throws -> Output {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+    var env = ProcessInfo.processInfo.environment
+    env.merge(environment) { $1 }
+    process.environment = env
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    if let input {
+        let inPipe = Pipe()
+        process.standardInput = inPipe
+        try process.run()
+        inPipe.fileHandleForWriting.write(input)
+        try inPipe.fileHandleForWriting.close()
+    } else {
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+    }
+    // Read both pipes to the end before waiting, so a chatty child cannot block.
+    let errData = Box(Data())
+    let group = DispatchGroup()
+    group.enter()
+    DispatchQueue.global().async {
+        errData.value = err.fileHandleForReading.readDataToEndOfFile()
+        group.leave()
+    }
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    group.wait()
+    process.waitUntilExit()
+    return Output(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData.value, as: UTF8.self))
+}
+
+/// The environment of the people's `git`: no global or system configuration.
+let personEnvironment = [
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_CONFIG_GLOBAL": "/dev/null",
+    "GIT_AUTHOR_NAME": "Pat Person",
+    "GIT_AUTHOR_EMAIL": "pat@example.com",
+    "GIT_COMMITTER_NAME": "Pat Person",
+    "GIT_COMMITTER_EMAIL": "pat@example.com",
+    "GIT_TERMINAL_PROMPT": "0",
+]
+
+/// Runs the real `git` as a person would, in `directory`; throws when it fails.
+@discardableResult
+func git(_ arguments: String..., in directory: String, input: Data? = nil) throws -> String {
+    try gitArgs(arguments, in: directory, input: input)
+}
+
+@discardableResult
+func gitArgs(_ arguments: [String], in directory: String, input: Data? = nil) throws -> String {
+    let output = try run("/usr/bin/git", ["-c", "init.defaultBranch=main", "-c", "protocol.file.allow=always"] + arguments, in: directory, environment: personEnvironment, input: input)
+    guard output.status == 0 else {
+        throw Failure("git \(arguments.joined(separator: " ")) failed (\(output.status)): \(output.stderr)")
+    }
+    return output.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+}
+
+func write(_ path: String, _ text: String) throws {
+    try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+    try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+}
+
+func read(_ path: String) throws -> String {
+    String(decoding: try Data(contentsOf: URL(fileURLWithPath: path)), as: UTF8.self)
+}
+
+func oid(_ hex: String) throws -> OID {
+    guard let id = OID(hex: hex) else { throw Failure("not an id: \(hex)") }
+    return id
+}
+
+/// A bare remote with one commit made by a person, and that person's clone.
+struct Fixture {
+    let scratch: Scratch
+    var remote: String { scratch("remote.git") }
+    var person: String { scratch("person") }
+    var controllerPath: String { scratch("controller") }
+    var configuration: RemoteConfiguration { RemoteConfiguration(url: remote) }
+
+    init(_ scratch: Scratch) throws {
+        self.scratch = scratch
+        try git("init", "--bare", "-q", remote, in: scratch.path)
+        try git("clone", "-q", remote, person, in: scratch.path)
+        try write(person + "/specs/a.yaml", "name: a\n")
+        try write(person + "/specs/team/b.yaml", "name: b\n")
+        try write(person + "/docs/a.md", "# A\n")
+        try write(person + "/status/cd/old.json", "{}\n")
+        try git("add", "-A", in: person)
+        try git("commit", "-q", "-m", "people: first specs", in: person)
+        try git("push", "-q", "origin", "main", in: person)
+    }
+
+    /// The person changes `path` to `text`, commits and pushes; returns the commit id.
+    @discardableResult
+    func personPushes(_ path: String, _ text: String, message: String) throws -> String {
+        try git("pull", "-q", "--ff-only", "origin", "main", in: person)
+        try write(person + "/" + path, text)
+        try git("add", "-A", in: person)
+        try git("commit", "-q", "-m", message, in: person)
+        try git("push", "-q", "origin", "main", in: person)
+        return try git("rev-parse", "HEAD", in: person)
+    }
+
+    func remoteHead() throws -> String {
+        try git("rev-parse", "refs/heads/main", in: remote)
+    }
+}
+
+let controllerSignature = Signature(name: "indexops", email: "indexops@example.com")
+
+/// A mutable value shared with one helper thread, handed over through a DispatchGroup.
+final class Box<T>: @unchecked Sendable {
+    var value: T
+    init(_ value: T) { self.value = value }
+}
+
+/// Kills `process` and waits for it. SIGKILL, because children of the test runner
+/// inherit its blocked-signal mask, in which SIGTERM is blocked.
+func stop(_ process: Process) {
+    guard process.isRunning else { return }
+    kill(process.processIdentifier, SIGKILL)
+    process.waitUntilExit()
+}
