@@ -18,6 +18,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.0"),
     ],
     targets: [
@@ -35,7 +36,13 @@ let package = Package(
         .target(name: "Git", dependencies: ["CGit2"]),
         .target(name: "IndexOpsCore", dependencies: ["YAML"]),
         .target(name: "Indexers", dependencies: ["IndexOpsCore"]),
-        .target(name: "IndexOpsController", dependencies: ["IndexOpsCore", "Indexers", "Git", "YAML"]),
+        .target(
+            name: "IndexOpsController",
+            dependencies: [
+                "IndexOpsCore", "Indexers", "Git", "YAML",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "indexops",
             dependencies: [
@@ -58,6 +65,13 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             exclude: ["Corpus"]
+        ),
+        .testTarget(
+            name: "IndexOpsControllerTests",
+            dependencies: [
+                "IndexOpsController", "IndexOpsCore", "Indexers", "Git",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(
             name: "IndexopsCLITests",

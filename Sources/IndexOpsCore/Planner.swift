@@ -17,7 +17,7 @@ public struct DesiredDocument: Sendable, Hashable {
 }
 
 /// One (document, index type) pair: the unit that never has two operations in flight.
-public struct IndexKey: Sendable, Hashable, Comparable, CustomStringConvertible {
+public struct IndexKey: Sendable, Hashable, Comparable, Codable, CustomStringConvertible {
     /// The document id.
     public var documentId: String
     /// The index type.
@@ -119,7 +119,7 @@ public struct PlannerSettings: Sendable, Hashable {
 }
 
 /// Deletes held back because the pass would delete too much at once.
-public struct MassDeleteBrake: Sendable, Hashable, CustomStringConvertible {
+public struct MassDeleteBrake: Sendable, Hashable, Codable, CustomStringConvertible {
     /// Present indexes the pass would have deleted.
     public var wouldDelete: Int
     /// Present indexes in all.
@@ -155,6 +155,9 @@ public struct ReconcilePlan: Sendable, Hashable {
     public var brake: MassDeleteBrake?
     /// The earliest retry still to come, to schedule the next pass.
     public var nextRetryAt: Timestamp?
+
+    /// An empty plan.
+    public init() {}
 
     /// Whether the pass has nothing to do.
     public var isEmpty: Bool { operations.isEmpty && intents.isEmpty }
