@@ -2,10 +2,11 @@
 import PackageDescription
 
 // Module layout (STYLE.md): every arrow points down this list.
-//   CYAML, CGit2          system libraries (libyaml, libgit2) from Debian's -dev packages
+//   CYAML, CGit2, CSQLite system libraries (libyaml, libgit2, sqlite3) from Debian's -dev packages
 //   YAML                  libyaml events -> Node tree with marks -> Decodable, with limits
 //   Git                   libgit2: repository, trees, commits, fetch, push, history
 //   IndexOpsCore          spec/status model, validation, planner: no I/O, no clock
+//   Indexers              the drivers: sqlite-fts, sqlite-vector, exec, noop
 //   IndexOpsController    file and git access over the core, the service API
 //   indexops              the command line: argument parsing only
 let package = Package(
@@ -30,9 +31,14 @@ let package = Package(
             pkgConfig: "libgit2",
             providers: [.apt(["libgit2-dev"])]
         ),
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
         .target(name: "YAML", dependencies: ["CYAML"]),
         .target(name: "IndexOpsCore", dependencies: ["YAML"]),
-        .target(name: "Indexers", dependencies: ["IndexOpsCore"]),
+        .target(name: "Indexers", dependencies: ["IndexOpsCore", "CSQLite"]),
         .target(name: "IndexOpsController", dependencies: ["IndexOpsCore", "Indexers", "YAML"]),
         .executableTarget(
             name: "indexops",
@@ -56,6 +62,7 @@ let package = Package(
             ],
             exclude: ["Corpus"]
         ),
+        .testTarget(name: "IndexersTests", dependencies: ["Indexers"]),
         .testTarget(
             name: "IndexopsCLITests",
             dependencies: ["indexops", "IndexOpsController"]
