@@ -3,8 +3,10 @@ import IndexOpsCore
 import Indexers
 import Testing
 
-/// The exec driver against real child processes: small `/bin/sh` scripts in a temporary
-/// folder (the scripts use a shell; the driver spawns them without one).
+/// The exec driver against real child processes: small scripts in a temporary folder, run
+/// as `/bin/sh script --flag` (the scripts use a shell; the driver spawns without one).
+/// Running a script file that was just written would fail now and then with ETXTBSY: a
+/// process spawned meanwhile by a test running alongside can hold its write descriptor.
 @Suite("exec")
 struct ExecIndexerTests {
     let folder: TempFolder
@@ -13,7 +15,7 @@ struct ExecIndexerTests {
 
     private func indexer(_ script: String, env: [String: String] = [:], timeout: Duration? = nil, grace: Duration = .seconds(5)) throws -> ExecIndexer {
         let path = try folder.script("indexer.sh", script)
-        return try ExecIndexer(indexType: "graph", command: [path, "--flag"], environment: env, timeout: timeout, gracePeriod: grace)
+        return try ExecIndexer(indexType: "graph", command: ["/bin/sh", path, "--flag"], environment: env, timeout: timeout, gracePeriod: grace)
     }
 
     @Test func createSendsTheRequestAndContentFileAndReturnsIndexData() async throws {
@@ -56,7 +58,7 @@ struct ExecIndexerTests {
         ]))
         #expect(await indexerError { try await indexer("echo '{\"deleted\": 3}'").delete(request(.delete, type: "graph")) } == nil)
         #expect(await indexerError { try await indexer("echo deleted").delete(request(.delete, type: "graph")) }
-            == "graph: \(folder.file("indexer.sh")) printed something other than a JSON object on stdout (stderr was empty)")
+            == "graph: /bin/sh printed something other than a JSON object on stdout (stderr was empty)")
     }
 
     @Test func nonZeroExitFailsWithTheTailOfStderr() async throws {
@@ -68,7 +70,7 @@ struct ExecIndexerTests {
             exit 3
             """)
         let message = await indexerError { _ = try await exec.create(request(type: "graph", text: "x")) }
-        #expect(message == "graph: \(folder.file("indexer.sh")) exited with status 3: connecting to graph\nerror: connection refused")
+        #expect(message == "graph: /bin/sh exited with status 3: connecting to graph\nerror: connection refused")
     }
 
     @Test func theMessageKeepsTheEndOfALongStderr() async throws {
@@ -80,7 +82,7 @@ struct ExecIndexerTests {
             """)
         let message = try #require(await indexerError { _ = try await exec.create(request(type: "graph", text: "x")) })
         #expect(message.hasSuffix("noise line 2999\nthe real cause"))
-        #expect(message.hasPrefix("graph: \(folder.file("indexer.sh")) exited with status 1: "))
+        #expect(message.hasPrefix("graph: /bin/sh exited with status 1: "))
         #expect(message.utf8.count <= 2_048)
     }
 
@@ -88,12 +90,12 @@ struct ExecIndexerTests {
         defer { folder.remove() }
         let bad = try indexer("echo 'indexed!'; echo 'warning: old format' >&2")
         #expect(await indexerError { _ = try await bad.create(request(type: "graph", text: "x")) }
-            == "graph: \(folder.file("indexer.sh")) printed no {\"indexData\": {...}} JSON object on stdout: warning: old format")
+            == "graph: /bin/sh printed no {\"indexData\": {...}} JSON object on stdout: warning: old format")
         let notObject = try indexer("echo '{\"indexData\": 5}'")
         #expect(await indexerError { _ = try await notObject.create(request(type: "graph", text: "x")) }?.contains("printed no") == true)
         let killed = try indexer("kill -9 $$")
         #expect(await indexerError { _ = try await killed.create(request(type: "graph", text: "x")) }
-            == "graph: \(folder.file("indexer.sh")) was killed by signal 9 (stderr was empty)")
+            == "graph: /bin/sh was killed by signal 9 (stderr was empty)")
     }
 
     @Test func theEnvironmentIsScrubbed() async throws {
@@ -121,6 +123,23 @@ struct ExecIndexerTests {
         }
     }
 
+    @Test func aMissingProgramIsAnError() async throws {
+        defer { folder.remove() }
+        let missing = try ExecIndexer(indexType: "graph", command: [folder.file("no-such-program")])
+        #expect(await indexerError { _ = try await missing.create(request(type: "graph", text: "x")) }
+            == "graph: cannot run \(folder.file("no-such-program")): No such file or directory")
+    }
+
+    @Test func aProgramThatNeverReadsStdinDoesNotBringDownTheController() async throws {
+        defer { folder.remove() }
+        // The request may hit a closed pipe: EPIPE for the driver, never a SIGPIPE that would
+        // end the controller (and this test process).
+        let exec = try indexer("exec 0<&-; echo '{\"indexData\": {}}'")
+        for _ in 0..<20 {
+            #expect(try await exec.create(request(type: "graph", text: "x")) == .object([:]))
+        }
+    }
+
     @Test func largeOutputOnBothPipesDoesNotDeadlockAndStdoutIsCapped() async throws {
         defer { folder.remove() }
         // 300 KB on stderr before stdin is read: the pipes must be served at once.
@@ -132,7 +151,7 @@ struct ExecIndexerTests {
         #expect(try await chatty.create(request(type: "graph", text: String(repeating: "x", count: 200_000))) == .object(["ok": .bool(true)]))
         let flood = try indexer("head -c 2000000 /dev/zero | tr '\\0' o")
         #expect(await indexerError { _ = try await flood.create(request(type: "graph", text: "x")) }
-            == "graph: \(folder.file("indexer.sh")) printed more than 1048576 bytes on stdout (stderr was empty)")
+            == "graph: /bin/sh printed more than 1048576 bytes on stdout (stderr was empty)")
     }
 
     @Test func anExitedProgramLeavesNoProcessBehind() async throws {
@@ -160,7 +179,7 @@ struct ExecIndexerTests {
             wait
             """, timeout: .seconds(2), grace: .milliseconds(200))
         let message = await indexerError { _ = try await exec.create(request(type: "graph", text: "x")) }
-        #expect(message == "graph: \(folder.file("indexer.sh")) timed out after 2s; its process group was terminated: working")
+        #expect(message == "graph: /bin/sh timed out after 2s; its process group was terminated: working")
         for name in ["child.pid", "grandchild.pid"] {
             let pid = try folder.pid(name)
             #expect(!isAlive(pid), "\(name) \(pid) is alive")

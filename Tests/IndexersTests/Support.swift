@@ -8,7 +8,7 @@ struct TempFolder {
     let path: String
 
     init() throws {
-        var template = Array((NSTemporaryDirectory() + "/indexers-test-XXXXXX").utf8CString)
+        var template = Array((FileManager.default.temporaryDirectory.path + "/indexers-test-XXXXXX").utf8CString)
         let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
         guard let made else { throw IndexerError("mkdtemp failed") }
         path = String(cString: made)
