@@ -79,8 +79,13 @@ final class SQLiteConnection {
         var prefix = path.hasPrefix("/") ? "" : "."
         for component in path[..<slash].split(separator: "/") {
             prefix += "/" + component
-            if mkdir(prefix, 0o755) != 0, errno != EEXIST {
+            guard mkdir(prefix, 0o755) != 0 else { continue }
+            guard errno == EEXIST else {
                 throw IndexerError("sqlite: cannot create folder \(prefix): \(String(cString: strerror(errno)))")
+            }
+            var info = stat()
+            if stat(prefix, &info) == 0, info.st_mode & S_IFMT != S_IFDIR {
+                throw IndexerError("sqlite: \(prefix) is not a folder")
             }
         }
     }

@@ -81,6 +81,17 @@ struct SQLiteFTSIndexerTests {
         _ = try await indexer.search(query, collection: nil, limit: 5)
     }
 
+    @Test func anUnusableDatabasePathIsAnErrorNotACrash() async throws {
+        defer { folder.remove() }
+        try "not a folder".write(toFile: folder.file("file"), atomically: true, encoding: .utf8)
+        let blocked = try SQLiteFTSIndexer(indexType: "fulltext", databasePath: folder.file("file/indexes.sqlite"))
+        #expect(await indexerError { _ = try await blocked.create(request(type: "fulltext", text: "x")) }
+            == "sqlite: \(folder.file("file")) is not a folder")
+        try "not a database, but long enough to be read as one by sqlite.".write(toFile: folder.file("garbage.sqlite"), atomically: true, encoding: .utf8)
+        let garbage = try SQLiteFTSIndexer(indexType: "fulltext", databasePath: folder.file("garbage.sqlite"))
+        #expect(await indexerError { _ = try await garbage.create(request(type: "fulltext", text: "x")) }?.contains("file is not a database") == true)
+    }
+
     @Test func binaryContentAndURISourcesAreErrors() async throws {
         defer { folder.remove() }
         let nul = IndexRequest(action: .create, documentId: "d", indexType: "fulltext", collection: nil, revision: "r", source: .path("x.bin"), content: [0x50, 0x4B, 0x00, 0x01])
