@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Module layout (STYLE.md): every arrow points down this list.
-//   CYAML, CGit2          system libraries (libyaml, libgit2) from Debian's -dev packages
+//   CYAML, CGit2, CSQLite system libraries (libyaml, libgit2, sqlite3) from Debian's -dev packages
 //   YAML                  libyaml events -> Node tree with marks -> Decodable, with limits
 //   Git                   libgit2: repository, trees, commits, fetch, push, history
 //   IndexOpsCore          spec/status model, validation, planner: no I/O, no clock
@@ -32,10 +32,15 @@ let package = Package(
             pkgConfig: "libgit2",
             providers: [.apt(["libgit2-dev"])]
         ),
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
         .target(name: "YAML", dependencies: ["CYAML"]),
         .target(name: "Git", dependencies: ["CGit2"]),
         .target(name: "IndexOpsCore", dependencies: ["YAML"]),
-        .target(name: "Indexers", dependencies: ["IndexOpsCore"]),
+        .target(name: "Indexers", dependencies: ["IndexOpsCore", "CSQLite"]),
         .target(
             name: "IndexOpsController",
             dependencies: [
@@ -66,6 +71,7 @@ let package = Package(
             ],
             exclude: ["Corpus"]
         ),
+        .testTarget(name: "IndexersTests", dependencies: ["Indexers"]),
         .testTarget(
             name: "IndexOpsControllerTests",
             dependencies: [
