@@ -26,14 +26,9 @@ import Testing
             let blocked = #expect(throws: GitError.self) { try repository.publish(to: repository.branchTip("main")!) }
             #expect(blocked?.code == .locked)
 
-            let holder = Process()
-            holder.executableURL = URL(fileURLWithPath: "/bin/sleep")
-            holder.arguments = ["infinity"]
-            let handle = try #require(FileHandle(forReadingAtPath: held))
-            holder.standardInput = handle
-            try holder.run()
-            try handle.close()  // Only the child has it open now.
-            defer { stop(holder) }
+            // A live process holds the lock open (the child opens it as its stdin; we do not).
+            let holder = try Child("/bin/sleep", ["infinity"], stdin: held, capture: false)
+            defer { holder.stop() }
 
             let removed = try repository.removeStaleLocks(minimumAge: .seconds(60), now: now)
             #expect(removed.map(\.path) == stale.sorted())
@@ -43,7 +38,7 @@ import Testing
             #expect(FileManager.default.fileExists(atPath: young))
 
             // Once the holder is gone, its lock is stale too.
-            stop(holder)
+            holder.stop()
             #expect(try repository.removeStaleLocks(minimumAge: .seconds(60), now: now).map(\.path) == [held])
 
             try FileManager.default.removeItem(atPath: young)
