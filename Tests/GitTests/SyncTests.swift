@@ -68,7 +68,9 @@ import Testing
 
             let again = try repository.sync(fixture.configuration, replaying: "status")
             #expect(again.outcome == .upToDate)
+            let indexInode = try inode(fixture.controllerPath + "/.git/index")
             #expect(try repository.publish(to: again.head!).isEmpty)
+            #expect(try inode(fixture.controllerPath + "/.git/index") == indexInode)  // not even the index is rewritten
         }
     }
 
