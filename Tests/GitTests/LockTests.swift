@@ -22,9 +22,12 @@ import Testing
             try write(young, "")
             try FileManager.default.setAttributes([.modificationDate: now], ofItemAtPath: young)
 
-            // The index lock blocks publishing, as it blocks git.
-            let blocked = #expect(throws: GitError.self) { try repository.publish(to: repository.branchTip("main")!) }
+            // The branch's lock blocks our commit, as it blocks git.
+            let blocked = #expect(throws: GitError.self) {
+                try repository.commit([.write("status/ab/a.json", Data("{}\n".utf8))], on: "main", parent: repository.branchTip("main"), message: "blocked", author: controllerSignature)
+            }
             #expect(blocked?.code == .locked)
+            #expect(blocked?.function == "git_reference_create_matching")
 
             // A live process holds the lock open (the child opens it as its stdin; we do not).
             let holder = try Child("/bin/sleep", ["infinity"], stdin: held, capture: false)
