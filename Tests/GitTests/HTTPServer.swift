@@ -8,10 +8,13 @@ final class HTTPServer {
     let port: Int
     private let process: Child
 
-    init(root: String, token: String, scratch: Scratch) throws {
+    /// With `stallFetches`, a fetch's answer starts, then only empty progress packets
+    /// follow (every 50 ms, until the client hangs up): a server that is alive but makes
+    /// no progress.
+    init(root: String, token: String, scratch: Scratch, stallFetches: Bool = false) throws {
         let script = scratch("http_backend.py")
         try write(script, Self.script)
-        process = try Child("/usr/bin/python3", [script, root, token])
+        process = try Child("/usr/bin/python3", [script, root, token, stallFetches ? "stall" : "serve"])
         var line = ""
         var buffer = [UInt8](repeating: 0, count: 64)
         while !line.contains("\n") {
@@ -37,8 +40,8 @@ final class HTTPServer {
     deinit { stop() }
 
     static let script = #"""
-    import base64, http.server, os, subprocess, sys
-    root, token = sys.argv[1], sys.argv[2]
+    import base64, http.server, os, subprocess, sys, time
+    root, token, mode = sys.argv[1], sys.argv[2], sys.argv[3]
     expected = "Basic " + base64.b64encode(("x-access-token:" + token).encode()).decode()
 
     class Handler(http.server.BaseHTTPRequestHandler):
@@ -67,6 +70,18 @@ final class HTTPServer {
                 self.end_headers()
                 return
             path, _, query = self.path.partition("?")
+            if mode == "stall" and self.command == "POST" and path.endswith("/git-upload-pack"):
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-git-upload-pack-result")
+                self.end_headers()
+                try:
+                    self.wfile.write(b"0008NAK\n")
+                    while True:
+                        self.wfile.write(b"0005\x02")
+                        self.wfile.flush()
+                        time.sleep(0.05)
+                except OSError:
+                    return
             env = {"GIT_PROJECT_ROOT": root, "GIT_HTTP_EXPORT_ALL": "1", "PATH_INFO": path,
                    "QUERY_STRING": query, "REQUEST_METHOD": self.command,
                    "CONTENT_TYPE": self.headers.get("Content-Type", ""), "CONTENT_LENGTH": str(len(body)),
