@@ -74,6 +74,18 @@ import Testing
         }
     }
 
+    @Test func anEmptyFolderIsClonedIntoAndAFullOneOpened() throws {
+        try withScratch { scratch in
+            let fixture = try Fixture(scratch)
+            try FileManager.default.createDirectory(atPath: fixture.controllerPath, withIntermediateDirectories: true)
+            let cloned = try Repository.openOrClone(at: fixture.controllerPath, remote: fixture.configuration)
+            #expect(try cloned.branchTip("main")?.hex == fixture.remoteHead())
+            #expect(try git("status", "--porcelain", in: fixture.controllerPath) == "")
+            let opened = try Repository.openOrClone(at: fixture.controllerPath, remote: fixture.configuration)
+            #expect(opened.workDirectory == fixture.controllerPath + "/")
+        }
+    }
+
     @Test func syncOnAnEmptyRemoteReportsNoUpstream() throws {
         try withScratch { scratch in
             try git("init", "--bare", "-q", scratch("empty.git"), in: scratch.path)
@@ -82,6 +94,17 @@ import Testing
             #expect(try repository.branchTip("main") == nil)
             let result = try repository.sync(configuration, replaying: "status")
             #expect(result.outcome == .noUpstream)
+
+            // The first commit on the unborn branch is a root commit; a second "first" one is refused.
+            let root = try repository.commit([.write("status/_diagnostics.json", Data("{}\n".utf8))], on: "main", parent: nil, message: "indexops: init", author: controllerSignature)
+            #expect(try git("rev-list", "--parents", "main", in: scratch("controller")) == root?.hex)
+            let second = #expect(throws: GitError.self) {
+                try repository.commit([.write("status/x.json", Data())], on: "main", parent: nil, message: "again", author: controllerSignature)
+            }
+            #expect(second?.code == .exists)
+            let pushed = try repository.push(configuration, replaying: "status")
+            #expect(pushed.head == root)
+            #expect(try git("rev-parse", "main", in: scratch("empty.git")) == root?.hex)
         }
     }
 }
