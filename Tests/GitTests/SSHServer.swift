@@ -25,40 +25,50 @@ final class SSHServer {
         userKey = folder + "/user_key"
         try FileManager.default.copyItem(atPath: folder + "/user_key.pub", toPath: folder + "/authorized_keys")
         user = getpwuid(getuid()).map { String(cString: $0.pointee.pw_name) } ?? "root"
-        port = try freeLoopbackPort()
-        let hostKey = try read(folder + "/host_key.pub").split(separator: " ").prefix(2).joined(separator: " ")
         knownHosts = folder + "/known_hosts"
-        try write(knownHosts, "[127.0.0.1]:\(port) \(hostKey)\n")
-        try write(folder + "/sshd_config", """
-            Port \(port)
-            ListenAddress 127.0.0.1
-            HostKey \(folder)/host_key
-            PidFile none
-            AuthorizedKeysFile \(folder)/authorized_keys
-            PubkeyAuthentication yes
-            PasswordAuthentication no
-            KbdInteractiveAuthentication no
-            PermitRootLogin prohibit-password
-            StrictModes no
-            UsePAM no
-            PubkeyAcceptedAlgorithms +ssh-rsa
-            HostKeyAlgorithms +ssh-rsa
-
-            """)
-        let sshd = try Child("/usr/sbin/sshd", ["-D", "-e", "-f", folder + "/sshd_config"])
-        process = sshd
-        // Wait for sshd's own word that it listens; EOF means it exited.
+        let hostKey = try read(folder + "/host_key.pub").split(separator: " ").prefix(2).joined(separator: " ")
+        // The free port can be taken by someone else before sshd binds it: then try another.
+        var started: (port: Int, sshd: Child)?
         var log = ""
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while !log.contains("Server listening on 127.0.0.1 port \(port)") {
-            let count = Glibc.read(sshd.stderr!, &buffer, buffer.count)
-            if count <= 0 {
+        for _ in 0..<5 where started == nil {
+            let port = try freeLoopbackPort()
+            try write(folder + "/sshd_config", """
+                Port \(port)
+                ListenAddress 127.0.0.1
+                HostKey \(folder)/host_key
+                PidFile none
+                AuthorizedKeysFile \(folder)/authorized_keys
+                PubkeyAuthentication yes
+                PasswordAuthentication no
+                KbdInteractiveAuthentication no
+                PermitRootLogin prohibit-password
+                StrictModes no
+                UsePAM no
+                PubkeyAcceptedAlgorithms +ssh-rsa
+                HostKeyAlgorithms +ssh-rsa
+
+                """)
+            let sshd = try Child("/usr/sbin/sshd", ["-D", "-e", "-f", folder + "/sshd_config"])
+            // Wait for sshd's own word that it listens; EOF means it exited.
+            log = ""
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while !log.contains("Server listening on 127.0.0.1 port \(port)") {
+                let count = Glibc.read(sshd.stderr!, &buffer, buffer.count)
                 if count < 0 && errno == EINTR { continue }
-                sshd.stop()
-                throw Failure("sshd did not start: \(log)")
+                if count <= 0 { break }
+                log += String(decoding: buffer[..<count], as: UTF8.self)
             }
-            log += String(decoding: buffer[..<count], as: UTF8.self)
+            if log.contains("Server listening on 127.0.0.1 port \(port)") {
+                started = (port, sshd)
+            } else {
+                sshd.stop()
+                guard log.contains("Bind to port") || log.contains("Cannot bind") else { break }
+            }
         }
+        guard let (port, sshd) = started else { throw Failure("sshd did not start: \(log)") }
+        self.port = port
+        process = sshd
+        try write(knownHosts, "[127.0.0.1]:\(port) \(hostKey)\n")
         // Keep draining its log so that it never blocks on a full pipe.
         DispatchQueue.global().async { _ = sshd.readAll() }
     }
