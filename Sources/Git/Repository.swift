@@ -220,6 +220,10 @@ public final class Repository {
     }
 }
 
+/// A `Repository` must stay in one isolation domain (see its documentation).
+@available(*, unavailable)
+extension Repository: Sendable {}
+
 extension GitError {
     /// An error for a failed POSIX call, with `errno`'s text.
     static func posix(_ what: String, function: String) -> GitError {
