@@ -42,6 +42,8 @@ import Testing
             try write(fixture.person + "/specs/new/c.yaml", "name: c\n")
             try git("rm", "-q", "status/cd/old.json", in: fixture.person)
             try FileManager.default.createSymbolicLink(atPath: fixture.person + "/specs/link.yaml", withDestinationPath: "a.yaml")
+            try write(fixture.person + "/tools/run.sh", "#!/bin/sh\n")
+            chmod(fixture.person + "/tools/run.sh", 0o755)
             try git("add", "-A", in: fixture.person)
             try git("commit", "-q", "-m", "people: more", in: fixture.person)
             try git("push", "-q", "origin", "main", in: fixture.person)
@@ -54,7 +56,8 @@ import Testing
             #expect(result.moved)
 
             let report = try repository.publish(to: result.head!)
-            #expect(report.written == ["specs/link.yaml", "specs/new/c.yaml", "specs/team/b.yaml"])
+            #expect(report.written == ["specs/link.yaml", "specs/new/c.yaml", "specs/team/b.yaml", "tools/run.sh"])
+            #expect(try FileManager.default.attributesOfItem(atPath: fixture.controllerPath + "/tools/run.sh")[.posixPermissions] as? Int == 0o755)
             #expect(report.removed == ["status/cd/old.json"])
             #expect(try read(fixture.controllerPath + "/specs/team/b.yaml") == "name: b2\n")
             #expect(try FileManager.default.destinationOfSymbolicLink(atPath: fixture.controllerPath + "/specs/link.yaml") == "a.yaml")
