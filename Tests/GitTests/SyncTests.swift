@@ -46,7 +46,7 @@ import Testing
             chmod(fixture.person + "/tools/run.sh", 0o755)
             try git("add", "-A", in: fixture.person)
             try git("commit", "-q", "-m", "people: more", in: fixture.person)
-            try git("push", "-q", "origin", "main", in: fixture.person)
+            try git("push", "-q", "origin", "main", "main:feature", in: fixture.person)
             let pushed = try fixture.remoteHead()
 
             let result = try repository.sync(fixture.configuration, replaying: "status")
@@ -54,6 +54,8 @@ import Testing
             #expect(result.previousHead == before)
             #expect(result.head?.hex == pushed)
             #expect(result.moved)
+            // Only the configured branch is fetched.
+            #expect(try !git("for-each-ref", "--format=%(refname)", "refs/remotes", in: fixture.controllerPath).contains("feature"))
 
             let report = try repository.publish(to: result.head!)
             #expect(report.written == ["specs/link.yaml", "specs/new/c.yaml", "specs/team/b.yaml", "tools/run.sh"])
