@@ -10,7 +10,9 @@ public struct GitError: Error, Equatable, Sendable, CustomStringConvertible {
     /// What went wrong, as a number: libgit2's negative `git_error_code`s, and the
     /// module's own positive codes.
     public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+        /// The number.
         public let rawValue: Int32
+        /// Wraps a number; the named constants below cover what the module reports.
         public init(rawValue: Int32) { self.rawValue = rawValue }
 
         /// A generic libgit2 error (`GIT_ERROR`).
@@ -54,6 +56,7 @@ public struct GitError: Error, Equatable, Sendable, CustomStringConvertible {
         /// A file system operation of the module failed (`errno` is in the message).
         public static let os = Code(rawValue: 1006)
 
+        /// The libgit2 constant's name (`GIT_EMODIFIED`) or the module's own name (`stalled`).
         public var description: String {
             switch self {
             case .generic: "GIT_ERROR"
@@ -83,21 +86,36 @@ public struct GitError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The libgit2 subsystem that reported the error (`git_error_t`); `.none` for the
     /// module's own checks.
     public struct ErrorClass: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+        /// The `git_error_t` number.
         public let rawValue: Int32
+        /// Wraps a `git_error_t` number.
         public init(rawValue: Int32) { self.rawValue = rawValue }
 
+        /// No subsystem: the module's own checks.
         public static let none = ErrorClass(rawValue: 0)
+        /// The operating system (`GIT_ERROR_OS`).
         public static let os = ErrorClass(rawValue: 2)
+        /// Invalid input (`GIT_ERROR_INVALID`).
         public static let invalid = ErrorClass(rawValue: 3)
+        /// References (`GIT_ERROR_REFERENCE`).
         public static let reference = ErrorClass(rawValue: 4)
+        /// Repositories (`GIT_ERROR_REPOSITORY`).
         public static let repository = ErrorClass(rawValue: 6)
+        /// The object database (`GIT_ERROR_ODB`).
         public static let odb = ErrorClass(rawValue: 9)
+        /// The index (`GIT_ERROR_INDEX`).
         public static let index = ErrorClass(rawValue: 10)
+        /// The network (`GIT_ERROR_NET`).
         public static let net = ErrorClass(rawValue: 12)
+        /// Trees (`GIT_ERROR_TREE`).
         public static let tree = ErrorClass(rawValue: 14)
+        /// TLS (`GIT_ERROR_SSL`).
         public static let ssl = ErrorClass(rawValue: 16)
+        /// ssh (`GIT_ERROR_SSH`).
         public static let ssh = ErrorClass(rawValue: 23)
+        /// A callback (`GIT_ERROR_CALLBACK`).
         public static let callback = ErrorClass(rawValue: 26)
+        /// HTTP (`GIT_ERROR_HTTP`).
         public static let http = ErrorClass(rawValue: 34)
 
         private static let names = [
@@ -108,6 +126,7 @@ public struct GitError: Error, Equatable, Sendable, CustomStringConvertible {
             "worktree", "sha", "http", "internal",
         ]
 
+        /// The lowercase subsystem name, e.g. `reference`.
         public var description: String {
             Self.names.indices.contains(Int(rawValue)) ? Self.names[Int(rawValue)] : "class \(rawValue)"
         }

@@ -17,7 +17,7 @@ public struct OID: Hashable, Sendable, Comparable, CustomStringConvertible, Coda
         var oid = oid
         var buffer = [CChar](repeating: 0, count: 41)
         git_oid_tostr(&buffer, buffer.count, &oid)
-        hex = String(cString: buffer)
+        hex = String(decoding: buffer.prefix(40).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     init(_ pointer: UnsafePointer<git_oid>) {
@@ -34,7 +34,9 @@ public struct OID: Hashable, Sendable, Comparable, CustomStringConvertible, Coda
     /// The first seven digits, as `git log --oneline` shows.
     public var short: String { String(hex.prefix(7)) }
 
+    /// The 40 hex digits.
     public var description: String { hex }
 
+    /// Orders ids by their hex digits.
     public static func < (lhs: OID, rhs: OID) -> Bool { lhs.hex < rhs.hex }
 }

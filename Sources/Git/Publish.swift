@@ -40,6 +40,7 @@ extension Repository {
         var indexTree = git_oid()
         try call("git_index_write_tree") { git_index_write_tree(&indexTree, owned.pointer) }
         let changes = try self.changes(from: lookupTree(OID(indexTree)), to: tree(ofCommit: commit), in: "")
+        if changes.isEmpty { return PublishReport() }
         let files = WorkTreeFiles(root: workDirectory)
         var report = PublishReport()
 

@@ -34,11 +34,13 @@ public final class Repository {
         return Repository(repository!)
     }
 
-    /// Opens the repository at `path`, or clones `remote` there when nothing is at `path`.
-    /// - Throws: `GitError` `.notFound` when `path` is missing and no remote is given;
-    ///   any error of `clone(_:to:)`.
+    /// Opens the repository at `path`, or clones `remote` there when `path` is missing or
+    /// an empty folder (a freshly mounted volume).
+    /// - Throws: `GitError` `.notFound` when there is no repository at `path` and no remote
+    ///   is given; any error of `clone(_:to:)`.
     public static func openOrClone(at path: String, remote: RemoteConfiguration?) throws -> Repository {
-        if FileManager.default.fileExists(atPath: path) {
+        let contents = try? FileManager.default.contentsOfDirectory(atPath: path)
+        if FileManager.default.fileExists(atPath: path) && contents?.isEmpty != true {
             return try open(at: path)
         }
         guard let remote else {
@@ -47,16 +49,19 @@ public final class Repository {
         return try clone(remote, to: path)
     }
 
-    /// Clones `remote` into `path`, which must not exist, and checks out its branch.
+    /// Clones `remote` into `path` (missing, or an empty folder) and checks out its branch.
     ///
-    /// The clone is made in a sibling folder `path.partial-<pid>` and renamed into place,
-    /// so `path` never holds a half-made clone. Files are written by `publish(to:)`
-    /// (complete files only). An empty remote yields a repository whose branch is unborn.
+    /// When `path` is missing, the clone is made in a sibling folder `path.partial-<pid>`
+    /// and renamed into place, so `path` never holds a half-made clone. An empty folder
+    /// (a mount point cannot be renamed over) is cloned into directly; a clone killed
+    /// half-way there is completed by the next `sync`. Files are written by
+    /// `publish(to:)` (complete files only). An empty remote yields an unborn branch.
     public static func clone(_ remote: RemoteConfiguration, to path: String) throws -> Repository {
         _ = LibGit2.initialized
         let target = URL(fileURLWithPath: path).standardizedFileURL.path
-        let partial = target + ".partial-\(getpid())"
-        try? FileManager.default.removeItem(atPath: partial)
+        let inPlace = (try? FileManager.default.contentsOfDirectory(atPath: target))?.isEmpty == true
+        let partial = inPlace ? target : target + ".partial-\(getpid())"
+        if !inPlace { try? FileManager.default.removeItem(atPath: partial) }
         let session = try RemoteSession(remote, operation: "clone")
         var repository: OpaquePointer?
         do {
@@ -71,11 +76,11 @@ public final class Repository {
                 if result < 0 { throw session.error(result, function: "git_clone") }
             }
         } catch {
-            try? FileManager.default.removeItem(atPath: partial)
+            if !inPlace { try? FileManager.default.removeItem(atPath: partial) }
             throw error
         }
         git_repository_free(repository)
-        if rename(partial, target) != 0 {
+        if !inPlace, rename(partial, target) != 0 {
             let error = GitError.posix("rename '\(partial)' to '\(target)'", function: "Repository.clone")
             try? FileManager.default.removeItem(atPath: partial)
             throw error
@@ -214,6 +219,10 @@ public final class Repository {
         return try call("git_graph_descendant_of") { git_graph_descendant_of(pointer, &a, &b) } == 1
     }
 }
+
+/// A `Repository` must stay in one isolation domain (see its documentation).
+@available(*, unavailable)
+extension Repository: Sendable {}
 
 extension GitError {
     /// An error for a failed POSIX call, with `errno`'s text.

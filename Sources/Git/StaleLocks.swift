@@ -7,6 +7,7 @@ public struct RemovedLock: Sendable, Equatable, CustomStringConvertible {
     /// When it was last modified (about when the process that left it took the lock).
     public var modified: Date
 
+    /// The log line.
     public var description: String { "removed stale lock '\(path)' (last modified \(modified))" }
 }
 

@@ -4,10 +4,15 @@ import Foundation
 /// What a tree entry is. Only `.file` and `.executable` are read as files; a symlink or
 /// a submodule is reported as what it is and never followed.
 public enum EntryKind: String, Sendable, Hashable {
+    /// A regular file (mode 100644).
     case file
+    /// An executable file (mode 100755).
     case executable
+    /// A symbolic link (mode 120000): its blob is the target path.
     case symlink
+    /// A submodule (mode 160000): its id is a commit of another repository.
     case submodule
+    /// A folder (mode 040000).
     case folder
 
     init(mode: UInt32) {
@@ -41,6 +46,7 @@ public struct TreeEntry: Hashable, Sendable, CustomStringConvertible {
     /// What the entry is.
     public var kind: EntryKind
 
+    /// Makes an entry.
     public init(path: String, id: OID, kind: EntryKind) {
         self.path = path
         self.id = id
@@ -50,6 +56,7 @@ public struct TreeEntry: Hashable, Sendable, CustomStringConvertible {
     /// The git file mode, e.g. `0o100644`.
     public var mode: UInt32 { kind.mode }
 
+    /// `mode id path`, as `git ls-tree` shows it (with a short id).
     public var description: String { "\(String(mode, radix: 8)) \(id.short) \(path)" }
 }
 
@@ -63,13 +70,21 @@ public struct PathChange: Hashable, Sendable, CustomStringConvertible {
     public var new: TreeEntry?
 
     /// How the path changed.
-    public enum Kind: String, Sendable { case added, modified, removed }
+    public enum Kind: String, Sendable {
+        /// The path is new.
+        case added
+        /// The path's id or kind changed.
+        case modified
+        /// The path is gone.
+        case removed
+    }
 
     /// Added, modified or removed.
     public var kind: Kind {
         old == nil ? .added : (new == nil ? .removed : .modified)
     }
 
+    /// `added path`, `modified path` or `removed path`.
     public var description: String { "\(kind) \(path)" }
 }
 

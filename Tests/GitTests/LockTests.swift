@@ -22,18 +22,16 @@ import Testing
             try write(young, "")
             try FileManager.default.setAttributes([.modificationDate: now], ofItemAtPath: young)
 
-            // The index lock blocks publishing, as it blocks git.
-            let blocked = #expect(throws: GitError.self) { try repository.publish(to: repository.branchTip("main")!) }
+            // The branch's lock blocks our commit, as it blocks git.
+            let blocked = #expect(throws: GitError.self) {
+                try repository.commit([.write("status/ab/a.json", Data("{}\n".utf8))], on: "main", parent: repository.branchTip("main"), message: "blocked", author: controllerSignature)
+            }
             #expect(blocked?.code == .locked)
+            #expect(blocked?.function == "git_reference_create_matching")
 
-            let holder = Process()
-            holder.executableURL = URL(fileURLWithPath: "/bin/sleep")
-            holder.arguments = ["infinity"]
-            let handle = try #require(FileHandle(forReadingAtPath: held))
-            holder.standardInput = handle
-            try holder.run()
-            try handle.close()  // Only the child has it open now.
-            defer { stop(holder) }
+            // A live process holds the lock open (the child opens it as its stdin; we do not).
+            let holder = try Child("/bin/sleep", ["infinity"], stdin: held, capture: false)
+            defer { holder.stop() }
 
             let removed = try repository.removeStaleLocks(minimumAge: .seconds(60), now: now)
             #expect(removed.map(\.path) == stale.sorted())
@@ -43,7 +41,7 @@ import Testing
             #expect(FileManager.default.fileExists(atPath: young))
 
             // Once the holder is gone, its lock is stale too.
-            stop(holder)
+            holder.stop()
             #expect(try repository.removeStaleLocks(minimumAge: .seconds(60), now: now).map(\.path) == [held])
 
             try FileManager.default.removeItem(atPath: young)

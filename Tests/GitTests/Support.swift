@@ -39,39 +39,11 @@ struct Output {
 
 /// Runs `executable` with `arguments` (no shell) and waits for it.
 @discardableResult
-func run(_ executable: String, _ arguments: [String], in directory: String? = nil, environment: [String: String] = [:], input: Data? = nil) throws -> Output {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-    var env = ProcessInfo.processInfo.environment
-    env.merge(environment) { $1 }
-    process.environment = env
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    if let input {
-        let inPipe = Pipe()
-        process.standardInput = inPipe
-        try process.run()
-        inPipe.fileHandleForWriting.write(input)
-        try inPipe.fileHandleForWriting.close()
-    } else {
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-    }
-    // Read both pipes to the end before waiting, so a chatty child cannot block.
-    let errData = Box(Data())
-    let group = DispatchGroup()
-    group.enter()
-    DispatchQueue.global().async {
-        errData.value = err.fileHandleForReading.readDataToEndOfFile()
-        group.leave()
-    }
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
-    group.wait()
-    process.waitUntilExit()
-    return Output(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData.value, as: UTF8.self))
+func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Output {
+    let child = try Child(executable, arguments, environment: environment)
+    let (out, err) = child.readAll()
+    let status = child.wait()
+    return Output(status: status, stdout: String(decoding: out, as: UTF8.self), stderr: String(decoding: err, as: UTF8.self))
 }
 
 /// The environment of the people's `git`: no global or system configuration.
@@ -87,13 +59,13 @@ let personEnvironment = [
 
 /// Runs the real `git` as a person would, in `directory`; throws when it fails.
 @discardableResult
-func git(_ arguments: String..., in directory: String, input: Data? = nil) throws -> String {
-    try gitArgs(arguments, in: directory, input: input)
+func git(_ arguments: String..., in directory: String) throws -> String {
+    try gitArgs(arguments, in: directory)
 }
 
 @discardableResult
-func gitArgs(_ arguments: [String], in directory: String, input: Data? = nil) throws -> String {
-    let output = try run("/usr/bin/git", ["-c", "init.defaultBranch=main", "-c", "protocol.file.allow=always"] + arguments, in: directory, environment: personEnvironment, input: input)
+func gitArgs(_ arguments: [String], in directory: String) throws -> String {
+    let output = try run("/usr/bin/git", ["-C", directory, "-c", "init.defaultBranch=main", "-c", "protocol.file.allow=always"] + arguments, environment: personEnvironment)
     guard output.status == 0 else {
         throw Failure("git \(arguments.joined(separator: " ")) failed (\(output.status)): \(output.stderr)")
     }
@@ -159,10 +131,3 @@ final class Box<T>: @unchecked Sendable {
     init(_ value: T) { self.value = value }
 }
 
-/// Kills `process` and waits for it. SIGKILL, because children of the test runner
-/// inherit its blocked-signal mask, in which SIGTERM is blocked.
-func stop(_ process: Process) {
-    guard process.isRunning else { return }
-    kill(process.processIdentifier, SIGKILL)
-    process.waitUntilExit()
-}

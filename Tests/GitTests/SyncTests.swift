@@ -42,9 +42,11 @@ import Testing
             try write(fixture.person + "/specs/new/c.yaml", "name: c\n")
             try git("rm", "-q", "status/cd/old.json", in: fixture.person)
             try FileManager.default.createSymbolicLink(atPath: fixture.person + "/specs/link.yaml", withDestinationPath: "a.yaml")
+            try write(fixture.person + "/tools/run.sh", "#!/bin/sh\n")
+            chmod(fixture.person + "/tools/run.sh", 0o755)
             try git("add", "-A", in: fixture.person)
             try git("commit", "-q", "-m", "people: more", in: fixture.person)
-            try git("push", "-q", "origin", "main", in: fixture.person)
+            try git("push", "-q", "origin", "main", "main:feature", in: fixture.person)
             let pushed = try fixture.remoteHead()
 
             let result = try repository.sync(fixture.configuration, replaying: "status")
@@ -52,9 +54,12 @@ import Testing
             #expect(result.previousHead == before)
             #expect(result.head?.hex == pushed)
             #expect(result.moved)
+            // Only the configured branch is fetched.
+            #expect(try !git("for-each-ref", "--format=%(refname)", "refs/remotes", in: fixture.controllerPath).contains("feature"))
 
             let report = try repository.publish(to: result.head!)
-            #expect(report.written == ["specs/link.yaml", "specs/new/c.yaml", "specs/team/b.yaml"])
+            #expect(report.written == ["specs/link.yaml", "specs/new/c.yaml", "specs/team/b.yaml", "tools/run.sh"])
+            #expect(try FileManager.default.attributesOfItem(atPath: fixture.controllerPath + "/tools/run.sh")[.posixPermissions] as? Int == 0o755)
             #expect(report.removed == ["status/cd/old.json"])
             #expect(try read(fixture.controllerPath + "/specs/team/b.yaml") == "name: b2\n")
             #expect(try FileManager.default.destinationOfSymbolicLink(atPath: fixture.controllerPath + "/specs/link.yaml") == "a.yaml")
@@ -68,7 +73,21 @@ import Testing
 
             let again = try repository.sync(fixture.configuration, replaying: "status")
             #expect(again.outcome == .upToDate)
+            let indexInode = try inode(fixture.controllerPath + "/.git/index")
             #expect(try repository.publish(to: again.head!).isEmpty)
+            #expect(try inode(fixture.controllerPath + "/.git/index") == indexInode)  // not even the index is rewritten
+        }
+    }
+
+    @Test func anEmptyFolderIsClonedIntoAndAFullOneOpened() throws {
+        try withScratch { scratch in
+            let fixture = try Fixture(scratch)
+            try FileManager.default.createDirectory(atPath: fixture.controllerPath, withIntermediateDirectories: true)
+            let cloned = try Repository.openOrClone(at: fixture.controllerPath, remote: fixture.configuration)
+            #expect(try cloned.branchTip("main")?.hex == fixture.remoteHead())
+            #expect(try git("status", "--porcelain", in: fixture.controllerPath) == "")
+            let opened = try Repository.openOrClone(at: fixture.controllerPath, remote: fixture.configuration)
+            #expect(opened.workDirectory == fixture.controllerPath + "/")
         }
     }
 
@@ -80,6 +99,17 @@ import Testing
             #expect(try repository.branchTip("main") == nil)
             let result = try repository.sync(configuration, replaying: "status")
             #expect(result.outcome == .noUpstream)
+
+            // The first commit on the unborn branch is a root commit; a second "first" one is refused.
+            let root = try repository.commit([.write("status/_diagnostics.json", Data("{}\n".utf8))], on: "main", parent: nil, message: "indexops: init", author: controllerSignature)
+            #expect(try git("rev-list", "--parents", "main", in: scratch("controller")) == root?.hex)
+            let second = #expect(throws: GitError.self) {
+                try repository.commit([.write("status/x.json", Data())], on: "main", parent: nil, message: "again", author: controllerSignature)
+            }
+            #expect(second?.code == .exists)
+            let pushed = try repository.push(configuration, replaying: "status")
+            #expect(pushed.head == root)
+            #expect(try git("rev-parse", "main", in: scratch("empty.git")) == root?.hex)
         }
     }
 }
