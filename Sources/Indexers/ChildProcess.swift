@@ -62,6 +62,7 @@ struct ChildProcess {
             wake: pipes.wake.read, exited: pipes.exited.read, input: input, timeout: timeout,
             gracePeriod: gracePeriod, stdoutLimit: stdoutLimit, stderrLimit: stderrLimit)
         let exitedWrite = pipes.exited.write
+        let wakeRead = pipes.wake.read
         // The waiter: blocks until the program exits, without reaping it (WNOWAIT keeps the
         // zombie, so its pid and process group id cannot be reused while the loop still
         // signals the group), then tells the loop by closing its pipe.
@@ -83,6 +84,7 @@ struct ChildProcess {
                     var loop = loop
                     let outcome = loop.run()
                     wake.close()
+                    close(wakeRead)
                     continuation.resume(returning: outcome)
                 }
                 // Without a thread of its own the loop still runs, blocking this one.
@@ -331,8 +333,9 @@ private struct IOLoop: Sendable {
                 }
             }
         }
+        // The wake-up pipe's read end is closed by the caller, after its write end: a late
+        // cancellation must never write to a pipe without a reader (SIGPIPE on its thread).
         for fd in [stdin, stdout, stderr, exited] where fd >= 0 { close(fd) }
-        close(wake)
         if !childExited { killpg(pid, SIGKILL) }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0, errno == EINTR {}

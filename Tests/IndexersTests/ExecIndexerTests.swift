@@ -154,6 +154,23 @@ struct ExecIndexerTests {
             == "graph: /bin/sh printed more than 1048576 bytes on stdout (stderr was empty)")
     }
 
+    @Test func concurrentRunsKeepTheirOwnPipes() async throws {
+        defer { folder.remove() }
+        let exec = try indexer("""
+            id=$(sed -n 's/^  "documentId": "\\(.*\\)",$/\\1/p')
+            echo "$id" >&2
+            echo "{\\"indexData\\": {\\"doc\\": \\"$id\\"}}"
+            """)
+        let results = try await withThrowingTaskGroup(of: (String, JSONValue).self) { group in
+            for i in 0..<16 {
+                group.addTask { ("d\(i)", try await exec.create(request(doc: "d\(i)", type: "graph", text: "x"))) }
+            }
+            return try await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
+        }
+        #expect(results.count == 16)
+        for (doc, data) in results { #expect(data == .object(["doc": .string(doc)])) }
+    }
+
     @Test func anExitedProgramLeavesNoProcessBehind() async throws {
         defer { folder.remove() }
         let exec = try indexer("""
