@@ -12,6 +12,9 @@ final class Child: @unchecked Sendable {
     private var status: Int32?
     private let lock = NSLock()
     private static let spawning = NSLock()
+    /// The environment at first use: a test that sets a variable of its own (the ssh-agent
+    /// test) must not race with another test copying `environ` for a child.
+    private static let baseEnvironment = ProcessInfo.processInfo.environment
 
     /// Starts `executable`. `stdin` is a file path opened by the child (default /dev/null).
     init(_ executable: String, _ arguments: [String], environment: [String: String] = [:], stdin: String = "/dev/null", capture: Bool = true) throws {
@@ -46,7 +49,7 @@ final class Child: @unchecked Sendable {
             posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
             posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
         }
-        var env = ProcessInfo.processInfo.environment
+        var env = Self.baseEnvironment
         env.merge(environment) { $1 }
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]

@@ -19,11 +19,13 @@ import Testing
             #expect(pushed.head == ours)
             #expect(try fixture.remoteHead() == ours?.hex)
 
-            let variable = "INDEXOPS_TEST_TOKEN_\(getpid())_\(UInt32.random(in: 1...UInt32.max))"
-            setenv(variable, token, 1)
-            defer { unsetenv(variable) }
             try fixture.personPushes("specs/c.yaml", "c\n", message: "people")
-            let fromEnvironment = RemoteConfiguration(url: server.url("remote.git"), authentication: .token(.environment(variable)))
+            // A variable of the environment as it is (setenv would race with other tests):
+            // a second server whose token is the value of HOME.
+            let home = try #require(ProcessInfo.processInfo.environment["HOME"])
+            let homeServer = try HTTPServer(root: scratch.path, token: home, scratch: scratch)
+            defer { homeServer.stop() }
+            let fromEnvironment = RemoteConfiguration(url: homeServer.url("remote.git"), authentication: .token(.environment("HOME")))
             #expect(try repository.sync(fromEnvironment, replaying: "status").outcome == .fastForwarded)
         }
     }

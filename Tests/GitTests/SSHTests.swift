@@ -96,3 +96,51 @@ import Testing
         }
     }
 }
+
+@Suite struct SSHCredentialTests {
+    @Test func aKeyFileWithAPassphraseFromAFile() throws {
+        try withScratch { scratch in
+            let fixture = try Fixture(scratch)
+            let server = try SSHServer(in: scratch)
+            defer { server.stop() }
+            try run("/usr/bin/ssh-keygen", ["-q", "-t", "rsa", "-b", "2048", "-m", "PEM", "-N", "s3cret phrase", "-f", scratch("locked_key")]).check("ssh-keygen")
+            try FileManager.default.removeItem(atPath: server.folder + "/authorized_keys")
+            try FileManager.default.copyItem(atPath: scratch("locked_key.pub"), toPath: server.folder + "/authorized_keys")
+            try write(scratch("passphrase"), "s3cret phrase\n")
+            let remote = RemoteConfiguration(
+                url: server.url(fixture.remote),
+                authentication: .sshKey(privateKeyFile: scratch("locked_key"), publicKeyFile: scratch("locked_key.pub"), passphrase: .file(scratch("passphrase"))),
+                knownHostsFile: server.knownHosts
+            )
+            let repository = try Repository.clone(remote, to: fixture.controllerPath)
+            #expect(try repository.branchTip("main")?.hex == fixture.remoteHead())
+        }
+    }
+
+    @Test func theKeysOfAnSSHAgent() throws {
+        try withScratch { scratch in
+            let fixture = try Fixture(scratch)
+            let server = try SSHServer(in: scratch)
+            defer { server.stop() }
+            let socket = scratch("agent.sock")
+            let agent = try Child("/usr/bin/ssh-agent", ["-D", "-a", socket])
+            defer { agent.stop() }
+            // ssh-agent prints its SSH_AUTH_SOCK line once the socket listens.
+            var banner = ""
+            var buffer = [UInt8](repeating: 0, count: 1024)
+            while !banner.contains("SSH_AUTH_SOCK") {
+                let count = Glibc.read(agent.stdout!, &buffer, buffer.count)
+                if count < 0 && errno == EINTR { continue }
+                guard count > 0 else { throw Failure("ssh-agent did not start") }
+                banner += String(decoding: buffer[..<count], as: UTF8.self)
+            }
+            try run("/usr/bin/ssh-add", ["-q", server.userKey], environment: ["SSH_AUTH_SOCK": socket]).check("ssh-add")
+            // libssh2 finds the agent through this process's SSH_AUTH_SOCK; no other test uses it.
+            setenv("SSH_AUTH_SOCK", socket, 1)
+            defer { unsetenv("SSH_AUTH_SOCK") }
+            let remote = RemoteConfiguration(url: server.url(fixture.remote), authentication: .sshAgent, knownHostsFile: server.knownHosts)
+            let repository = try Repository.clone(remote, to: fixture.controllerPath)
+            #expect(try repository.branchTip("main")?.hex == fixture.remoteHead())
+        }
+    }
+}

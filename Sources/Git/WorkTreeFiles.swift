@@ -1,0 +1,141 @@
+import Foundation
+
+/// Atomic file operations below a work tree root; never follows a symlink on the way.
+struct WorkTreeFiles {
+    let root: String
+    private static let counter = Counter()
+
+    func absolute(_ path: String) -> String {
+        root.hasSuffix("/") ? root + path : root + "/" + path
+    }
+
+    /// Writes `contents` to `path` through a temporary file, fsync and rename.
+    func write(_ path: String, contents: Data, executable: Bool) throws {
+        let target = absolute(path)
+        try prepare(path)
+        let temporary = temporaryName(for: target)
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, executable ? 0o755 : 0o644)
+        guard fd >= 0 else { throw GitError.posix("create '\(temporary)'", function: "Repository.publish") }
+        var ok = contents.withUnsafeBytes { bytes -> Bool in
+            var offset = 0
+            while offset < bytes.count {
+                let written = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    return false
+                }
+                offset += written
+            }
+            return true
+        }
+        ok = ok && fchmod(fd, executable ? 0o755 : 0o644) == 0 && fsync(fd) == 0
+        let failure = ok ? nil : GitError.posix("write '\(temporary)'", function: "Repository.publish")
+        close(fd)
+        if let failure {
+            unlink(temporary)
+            throw failure
+        }
+        try commitRename(temporary, to: target)
+    }
+
+    /// Makes `path` a symlink to `target` (bytes of the blob), through a temporary name.
+    func symlink(_ path: String, target: Data) throws {
+        let destination = absolute(path)
+        try prepare(path)
+        let temporary = temporaryName(for: destination)
+        let text = String(decoding: target, as: UTF8.self)
+        guard Glibc.symlink(text, temporary) == 0 else {
+            throw GitError.posix("symlink '\(temporary)'", function: "Repository.publish")
+        }
+        try commitRename(temporary, to: destination)
+    }
+
+    /// Makes `path` a (possibly empty) folder.
+    func makeFolder(_ path: String) throws {
+        try prepare(path)
+        let target = absolute(path)
+        var info = stat()
+        if lstat(target, &info) == 0, info.st_mode & S_IFMT == S_IFDIR { return }
+        unlink(target)
+        guard mkdir(target, 0o755) == 0 else { throw GitError.posix("mkdir '\(target)'", function: "Repository.publish") }
+    }
+
+    /// Removes the file at `path`, then its folders that became empty.
+    func remove(_ path: String) throws {
+        let target = absolute(path)
+        var info = stat()
+        if lstat(target, &info) == 0 {
+            let result = info.st_mode & S_IFMT == S_IFDIR ? rmdir(target) : unlink(target)
+            if result != 0 && errno != ENOTEMPTY {
+                throw GitError.posix("remove '\(target)'", function: "Repository.publish")
+            }
+            syncFolder(parent(of: target))
+        }
+        var folder = parent(of: path)
+        while !folder.isEmpty, rmdir(absolute(folder)) == 0 {
+            folder = parent(of: folder)
+        }
+    }
+
+    /// Makes every folder on the way to `path` a real folder (replacing a file or a
+    /// symlink in the way), and clears a folder left where `path` itself goes.
+    private func prepare(_ path: String) throws {
+        var current = ""
+        for component in path.split(separator: "/").dropLast() {
+            current = current.isEmpty ? String(component) : current + "/" + component
+            let folder = absolute(current)
+            var info = stat()
+            if lstat(folder, &info) == 0 {
+                if info.st_mode & S_IFMT == S_IFDIR { continue }
+                guard unlink(folder) == 0 else { throw GitError.posix("unlink '\(folder)'", function: "Repository.publish") }
+            }
+            guard mkdir(folder, 0o755) == 0 else { throw GitError.posix("mkdir '\(folder)'", function: "Repository.publish") }
+        }
+        var info = stat()
+        let target = absolute(path)
+        if lstat(target, &info) == 0, info.st_mode & S_IFMT == S_IFDIR, rmdir(target) != 0 {
+            throw GitError.posix("replace folder '\(target)' by a file", function: "Repository.publish")
+        }
+    }
+
+    private func commitRename(_ temporary: String, to target: String) throws {
+        guard rename(temporary, target) == 0 else {
+            let error = GitError.posix("rename '\(temporary)' to '\(target)'", function: "Repository.publish")
+            unlink(temporary)
+            throw error
+        }
+        syncFolder(parent(of: target))
+    }
+
+    private func syncFolder(_ folder: String) {
+        let fd = open(folder.isEmpty ? "/" : folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if fd >= 0 {
+            fsync(fd)
+            close(fd)
+        }
+    }
+
+    private func temporaryName(for target: String) -> String {
+        let folder = parent(of: target)
+        let name = target.split(separator: "/").last.map(String.init) ?? "file"
+        return "\(folder)/.\(name).indexops-\(getpid())-\(Self.counter.next())"
+    }
+
+    private func parent(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "" }
+        return String(path[..<slash])
+    }
+}
+
+/// A process-wide counter for unique temporary names.
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+
+    func next() -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        value += 1
+        return value
+    }
+}
