@@ -102,39 +102,57 @@ final class SourceText: Sendable {
         self.bytes = bytes
     }
 
+    /// The length in bytes of the line break at `i`, as libyaml counts lines: `\r\n`, `\r`,
+    /// `\n`, NEL, LS and PS; 0 when there is none.
+    private static func lineBreak(_ b: UnsafeBufferPointer<UInt8>, at i: Int) -> Int {
+        switch b[i] {
+        case 10: return 1
+        case 13: return i + 1 < b.count && b[i + 1] == 10 ? 2 : 1
+        case 0xC2 where i + 1 < b.count && b[i + 1] == 0x85: return 2
+        case 0xE2 where i + 2 < b.count && b[i + 1] == 0x80 && (b[i + 2] == 0xA8 || b[i + 2] == 0xA9): return 3
+        default: return 0
+        }
+    }
+
     /// The text of a 1-based line, with invalid UTF-8 shown as U+FFFD and at most 200 characters.
     func line(_ number: Int) -> String? {
         bytes.withUnsafeBufferPointer { buffer -> String? in
             var current = 1
             var start = 0
             while current < number {
-                while start < buffer.count, buffer[start] != 10 { start += 1 }
+                while start < buffer.count, Self.lineBreak(buffer, at: start) == 0 { start += 1 }
                 guard start < buffer.count else { return nil }
-                start += 1
+                start += Self.lineBreak(buffer, at: start)
                 current += 1
             }
             var end = start
             let cap = min(buffer.count, start + 800)
-            while end < cap, buffer[end] != 10 { end += 1 }
-            if end > start, buffer[end - 1] == 13 { end -= 1 }
+            while end < cap, Self.lineBreak(buffer, at: end) == 0 { end += 1 }
             let text = String(decoding: UnsafeBufferPointer(rebasing: buffer[start..<end]), as: UTF8.self)
             return text.unicodeScalars.count > 200 ? String(String.UnicodeScalarView(text.unicodeScalars.prefix(200))) : text
         }
     }
 
-    /// The mark of a byte offset, counting columns in UTF-8 characters.
+    /// The mark of a byte offset, counting lines as libyaml does and columns in UTF-8 characters.
     func mark(atOffset offset: Int) -> Mark {
-        var line = 1
-        var column = 1
-        for b in bytes[..<min(offset, bytes.count)] {
-            if b == UInt8(ascii: "\n") {
-                line += 1
-                column = 1
-            } else if b & 0xC0 != 0x80 {
-                column += 1
+        bytes.withUnsafeBufferPointer { buffer in
+            var line = 1
+            var column = 1
+            var i = 0
+            let end = min(offset, buffer.count)
+            while i < end {
+                let width = Self.lineBreak(buffer, at: i)
+                if width > 0 {
+                    line += 1
+                    column = 1
+                    i += width
+                } else {
+                    if buffer[i] & 0xC0 != 0x80 { column += 1 }
+                    i += 1
+                }
             }
+            return Mark(line: line, column: column)
         }
-        return Mark(line: line, column: column)
     }
 
     func error(_ code: YAMLError.Code, at mark: Mark, _ message: String) -> YAMLError {

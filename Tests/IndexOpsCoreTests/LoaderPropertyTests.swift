@@ -11,8 +11,23 @@ struct LoaderPropertyTests {
         try? [UInt8](Data(contentsOf: CorpusTests.corpus.appendingPathComponent("good").appendingPathComponent(name)))
     }
 
+    /// Lines as YAML counts them: `\n`, `\r\n`, a lone `\r`, NEL, LS and PS each end one.
+    static func lineCount(_ bytes: [UInt8]) -> Int {
+        var lines = 1
+        for i in bytes.indices {
+            switch bytes[i] {
+            case 10: lines += 1
+            case 13 where i + 1 == bytes.count || bytes[i + 1] != 10: lines += 1
+            case 0x85 where i > 0 && bytes[i - 1] == 0xC2: lines += 1
+            case 0xA8...0xA9 where i > 1 && bytes[i - 2] == 0xE2 && bytes[i - 1] == 0x80: lines += 1
+            default: break
+            }
+        }
+        return lines
+    }
+
     private func checkPositions(_ file: SpecFile, _ bytes: [UInt8]) {
-        let lines = bytes.count { $0 == 10 } + 1
+        let lines = Self.lineCount(bytes)
         for d in file.diagnostics {
             #expect((1...lines).contains(d.line), "\(d)")
             #expect(d.column >= 1, "\(d)")
@@ -38,7 +53,9 @@ struct LoaderPropertyTests {
                 case 0: bytes[position] = byte
                 case 1: bytes.insert(byte, at: position)
                 case 2: bytes.remove(at: position)
-                default: bytes.insert(contentsOf: ": - [{&*!|>'\"#%@`\t\n".utf8.shuffled().prefix(3), at: position)
+                default:
+                    let tokens = Array(": - [{&*!|>'\"#%@`\t\n\r".utf8)
+                    bytes.insert(tokens[Int(edit >> 8) % tokens.count], at: position)
                 }
             }
             checkPositions(SpecFile(path: "m.yaml", bytes: bytes), bytes)

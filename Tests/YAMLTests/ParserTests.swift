@@ -85,6 +85,15 @@ struct ParserTests {
             == "t.yaml:1:3: error: mapping keys must be scalars, not a sequence")
     }
 
+    @Test func linesEndAsLibyamlEndsThem() {
+        let stream = YAMLStream(parsing: "a: 1\rb: 2\u{2028}c: [x\r\n", file: "t.yaml")
+        #expect(stream.error?.mark.line == 4)
+        let bad = YAMLStream(parsing: Array("a: 1\rb: \"ok\"\rc: ".utf8) + [0xFF], file: "t.yaml")
+        #expect(bad.error?.description == "t.yaml:3:4: error: invalid encoding: invalid leading UTF-8 octet (byte 0xFF)")
+        let snippet = YAMLStream(parsing: "a: 1\rb: x: y\r", file: "t.yaml").error
+        #expect(snippet?.snippet == "2 | b: x: y\n  |     ^")
+    }
+
     @Test func emptyDocumentsAreNullRoots() {
         let stream = YAMLStream(parsing: "---\n---\na: 1\n", file: "t.yaml")
         #expect(stream.error == nil)
