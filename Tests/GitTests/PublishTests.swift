@@ -28,9 +28,15 @@ import Testing
                 }
                 group.leave()
             }
-            for round in 0..<21 {
+            // However busy the machine, the reader gets to read while publishes happen:
+            // start once it has read, and go on until it has read many times.
+            while state.reads == 0 { usleep(1_000) }
+            var round = 0
+            while round < 21 || (state.reads < 50 && round < 2_000) {
                 try repository.publish(to: round.isMultiple(of: 2) ? b : a)
+                round += 1
             }
+            try repository.publish(to: b)
             state.finish()
             group.wait()
             #expect(state.reads > 0)
@@ -44,15 +50,17 @@ import Testing
 final class ReaderState: @unchecked Sendable {
     private let lock = NSLock()
     private var done = false
-    private(set) var reads = 0
-    private(set) var torn = 0
+    private var readCount = 0
+    private var tornCount = 0
+    var reads: Int { lock.withLock { readCount } }
+    var torn: Int { lock.withLock { tornCount } }
 
     var isDone: Bool { lock.withLock { done } }
     func finish() { lock.withLock { done = true } }
     func record(_ complete: Bool) {
         lock.withLock {
-            reads += 1
-            if !complete { torn += 1 }
+            readCount += 1
+            if !complete { tornCount += 1 }
         }
     }
 }
