@@ -57,13 +57,14 @@ public struct PassReport: Sendable {
 /// The actor owns the repository; operations run on a bounded task group and report back to it.
 public actor Reconciler {
     /// Where the controller works.
-    public let workspace: Workspace
+    public nonisolated let workspace: Workspace
     private let repository: Repository
     private let indexers: [String: any Indexer]
     private let specs: DesiredStateReader
     private let statusReader: StatusReader
     private let logger: Logger
     private let clock: @Sendable () -> Date
+    private let lock: ControllerLock
 
     /// Opens the workspace and builds the indexers.
     ///
@@ -79,6 +80,7 @@ public actor Reconciler {
         clock: @escaping @Sendable () -> Date = { Date() }
     ) throws {
         let (workspace, repository) = try Workspace.open(repo: repo, config: config, configured: configured)
+        self.lock = try ControllerLock(directory: workspace.stateDirectory)
         self.workspace = workspace
         self.repository = repository
         var indexers: [String: any Indexer] = [:]
@@ -101,7 +103,9 @@ public actor Reconciler {
     /// Runs one pass: sync, read, plan, execute, publish.
     public func pass(_ options: PassOptions = PassOptions()) async throws -> PassReport {
         var report = PassReport()
-        let removed = try repository.removeStaleLocks()
+        // No other indexops holds this clone (the controller lock), so a git lock that no
+        // process has open and that is older than a moment was left by a killed one.
+        let removed = try repository.removeStaleLocks(minimumAge: .seconds(2))
         for lock in removed { logger.warning("Removed a stale lock", metadata: ["path": "\(lock.path)"]) }
 
         // 1. Sync.
@@ -151,10 +155,10 @@ public actor Reconciler {
         // 5. Execute: intents first, durably; then the operations; then their results.
         var current = actual
         var writer = StatusWriter(statusDir: statusDir, specCommit: head)
-        for (id, intent) in plan.intents {
+        for (id, intent) in plan.intents.sorted(by: { $0.key < $1.key }) {
             writer.record(id: id, from: current[id], to: intent)
             current[id] = intent
-            if actual[id] != nil, snapshot.desired[id] == nil, intent == nil {
+            if actual[id] != nil, snapshot.desired[id] == nil {
                 logger.info("Cleaning up orphaned status", metadata: ["document_id": "\(id)"])
             }
         }

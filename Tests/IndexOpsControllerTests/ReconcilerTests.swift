@@ -58,20 +58,22 @@ struct ReconcilerTests {
 
     @Test func idlePassParsesAndCommitsNothing() async throws {
         defer { repo.cleanup() }
-        let reconciler = try reconciler()
-        _ = try await reconciler.pass()
-        let head = try repo.git("rev-parse", "HEAD")
-        let idle = try await reconciler.pass()
-        #expect(idle.idle)
-        #expect(idle.filesParsed == 0)
-        #expect(idle.commits.isEmpty)
-        #expect(try repo.git("rev-parse", "HEAD") == head)
+        do {
+            let reconciler = try reconciler()
+            _ = try await reconciler.pass()
+            let head = try repo.git("rev-parse", "HEAD")
+            let idle = try await reconciler.pass()
+            #expect(idle.idle)
+            #expect(idle.filesParsed == 0)
+            #expect(idle.commits.isEmpty)
+            #expect(try repo.git("rev-parse", "HEAD") == head)
 
-        let forced = try await reconciler.pass(PassOptions(force: true))
-        #expect(forced.filesParsed == 0, "unchanged blobs come from the cache")
-        #expect(forced.commits.isEmpty, "nothing changed: no commit, never an empty one")
-
-        let another = try Reconciler.testing(repo, clock: clock, ledgers: ["vector": vector, "fulltext": fulltext])
+            let forced = try await reconciler.pass(PassOptions(force: true))
+            #expect(forced.filesParsed == 0, "unchanged blobs come from the cache")
+            #expect(forced.commits.isEmpty, "nothing changed: no commit, never an empty one")
+            #expect(throws: IndexOpsError.self, "one controller per clone") { try self.reconciler() }
+        }
+        let another = try reconciler()
         #expect(try await another.pass().idle, "a new process finds the last pass's state and stops at once")
     }
 

@@ -1,0 +1,46 @@
+import Foundation
+import IndexOpsCore
+import Indexers
+import Logging
+
+/// Builds what the commands need from `--repo` and `--config`: the configuration, the
+/// reconciler with the configured indexers, and a search over the built-in indexes.
+public enum Controller {
+    /// The reconciler for `repo`, with the indexers the configuration names.
+    ///
+    /// - Throws: ``IndexOpsError`` for a missing repository or configuration file,
+    ///   `YAMLError` for a broken configuration, `IndexerError` for an indexer that cannot
+    ///   start (a database that cannot be opened, say).
+    public static func reconciler(repo: String, configFile: String?, logger: Logger) throws -> Reconciler {
+        let config = try ConfigLoader.load(configFile)
+        return try Reconciler(
+            repo: repo, config: config, configured: configFile != nil, logger: logger,
+            makeIndexer: { name, settings, database in
+                try IndexerFactory.make(name: name, settings: settings, defaultDatabase: database)
+            })
+    }
+
+    /// Searches a built-in index of the repository.
+    ///
+    /// - Parameter type: the index type; `nil`: `fulltext` when configured, else the first
+    ///   searchable type by name.
+    /// - Throws: ``IndexOpsError`` when the type is not configured or cannot be searched.
+    public static func search(
+        _ query: String, type: String?, collection: String?, limit: Int, repo: String, configFile: String?
+    ) async throws -> (type: String, hits: [SearchHit]) {
+        let config = try ConfigLoader.load(configFile)
+        let (workspace, _) = try Workspace.open(repo: repo, config: config, configured: configFile != nil)
+        let searchable = config.indexTypes.filter { $0.value.driver == .sqliteFTS || $0.value.driver == .sqliteVector }
+        guard let name = type ?? (searchable["fulltext"] != nil ? "fulltext" : searchable.keys.sorted().first) else {
+            throw IndexOpsError("no index type can be searched: only the sqlite-fts and sqlite-vector drivers keep a searchable index")
+        }
+        guard let settings = config.indexTypes[name] else {
+            throw IndexOpsError("index type \"\(name)\" is not configured (configured: \(config.indexTypes.keys.sorted().joined(separator: ", ")))")
+        }
+        let indexer = try IndexerFactory.make(name: name, settings: settings, defaultDatabase: workspace.defaultDatabase)
+        guard let index = indexer as? any SearchableIndexer else {
+            throw IndexOpsError("index type \"\(name)\" uses the \(settings.driver.rawValue) driver, which indexops cannot search")
+        }
+        return (name, try await index.search(query, collection: collection, limit: limit))
+    }
+}
