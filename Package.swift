@@ -51,9 +51,14 @@ let package = Package(
         .executableTarget(
             name: "indexops",
             dependencies: [
-                "IndexOpsController",
+                "IndexOpsController", "IndexOpsCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
+        ),
+        .executableTarget(
+            name: "indexops-bench",
+            dependencies: ["IndexOpsController", "IndexOpsCore", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "YAMLTests",

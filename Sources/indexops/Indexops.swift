@@ -1,4 +1,5 @@
 import ArgumentParser
+import Logging
 
 /// The root command: the subcommands and the help that teaches them.
 struct Indexops: AsyncParsableCommand {
@@ -12,14 +13,15 @@ struct Indexops: AsyncParsableCommand {
 
             Examples:
               indexops validate                      check the specs here
-              indexops validate --repo ~/index-specs check another repository
-              indexops validate specs/doc123.yaml    check one file
-              indexops validate -o json              the same, for tools
+              indexops plan                          what a pass would do now
+              indexops reconcile --once              one pass: build and delete indexes
+              indexops search "vector index"         query the built-in indexes
+              indexops validate --repo ~/index-specs work on another repository
 
             Exit status: 0 ok; 1 problems found; 2 usage or environment error.
             """,
         version: "0.1.0",
-        subcommands: [Validate.self]
+        subcommands: [Validate.self, Reconcile.self, Plan.self, Search.self]
     )
 }
 
@@ -34,6 +36,23 @@ struct GlobalOptions: ParsableArguments {
             "The controller configuration file (indexops.yaml). Without it, the embedded defaults: index types fulltext and vector.",
             valueName: "file"))
     var config: String?
+
+    @Option(help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error or critical.", valueName: "level"))
+    var logLevel: String?
+
+    /// A logger to standard error at `--log-level`, or `level` when it is not given.
+    func logger(default level: Logger.Level) -> Logger {
+        let chosen = logLevel.flatMap(Logger.Level.init(rawValue:)) ?? level
+        var logger = Logger(label: "indexops") { StreamLogHandler.standardError(label: $0) }
+        logger.logLevel = chosen
+        return logger
+    }
+
+    func validate() throws {
+        if let logLevel, Logger.Level(rawValue: logLevel) == nil {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+        }
+    }
 }
 
 /// How reading commands print.

@@ -64,6 +64,66 @@ enum Harness {
         return folder
     }
 
+    /// A running `indexops`, to act while it works.
+    struct Running {
+        let process: Process
+        let out: URL
+        let err: URL
+
+        /// Waits for it to end.
+        func finish() throws -> Result {
+            process.waitUntilExit()
+            defer {
+                try? FileManager.default.removeItem(at: out)
+                try? FileManager.default.removeItem(at: err)
+            }
+            return Result(status: process.terminationStatus, stdout: try String(contentsOf: out, encoding: .utf8),
+                          stderr: try String(contentsOf: err, encoding: .utf8))
+        }
+    }
+
+    /// Starts `indexops` and returns at once.
+    static func start(_ arguments: [String], in folder: URL) throws -> Running {
+        let out = folder.appendingPathComponent(".out-\(UUID().uuidString)")
+        let err = folder.appendingPathComponent(".err-\(UUID().uuidString)")
+        FileManager.default.createFile(atPath: out.path, contents: nil)
+        FileManager.default.createFile(atPath: err.path, contents: nil)
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        process.currentDirectoryURL = folder
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = try FileHandle(forWritingTo: out)
+        process.standardError = try FileHandle(forWritingTo: err)
+        try process.run()
+        return Running(process: process, out: out, err: err)
+    }
+
+    /// Polls `condition` every 20 ms for up to `seconds`.
+    static func waitFor(seconds: Double = 30, _ condition: () -> Bool) throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while !condition() {
+            guard Date() < deadline else { throw HarnessError("gave up waiting after \(seconds) s") }
+            usleep(20_000)
+        }
+    }
+
+    /// Runs a command (not indexops) and returns its standard output.
+    static func output(_ arguments: [String], in folder: URL) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        process.currentDirectoryURL = folder
+        process.standardInput = FileHandle.nullDevice
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw HarnessError("\(arguments.joined(separator: " ")) failed") }
+        return String(decoding: data, as: UTF8.self)
+    }
+
     static func git(_ arguments: [String], in folder: URL) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")

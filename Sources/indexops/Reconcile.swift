@@ -1,0 +1,96 @@
+import ArgumentParser
+import Foundation
+import IndexOpsController
+import IndexOpsCore
+import Logging
+
+/// `indexops reconcile`: passes that bring the indexes to the state the specs declare.
+struct Reconcile: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Bring the indexes to the state the specs declare.",
+        discussion: """
+            A pass fetches the remote (when one is configured), reads the specs and the status \
+            files of the branch head, commits what it is about to do, creates or deletes \
+            indexes, commits the new statuses and pushes them. A pass that finds nothing new \
+            ends at once. Without --once, a pass runs every reconcile.interval until stopped.
+
+            Examples:
+              indexops reconcile --once                     one pass, as a job or a CI step
+              indexops reconcile --once --dry-run           what a pass would do (like plan)
+              indexops reconcile --once --allow-mass-delete delete past the safety brake, once
+
+            Exit status: 0 ok; 1 failed indexes, invalid specs or deletions held by the brake; \
+            2 usage or environment error.
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Flag(help: "Run one pass and exit.")
+    var once = false
+
+    @Flag(help: "Plan only: commit nothing, run no operation.")
+    var dryRun = false
+
+    @Flag(help: "Delete past the mass-delete brake in this pass (maxDeletePercent).")
+    var allowMassDelete = false
+
+    @Flag(help: "Run the pass even when nothing changed since the last one.")
+    var force = false
+
+    @Option(name: [.customShort("o"), .long], help: "Output format: table or json.")
+    var output: OutputFormat = .table
+
+    func run() async throws {
+        let logger = global.logger(default: .info)
+        let reconciler = try Controller.reconciler(repo: global.repo, configFile: global.config, logger: logger)
+        let options = PassOptions(dryRun: dryRun, allowMassDelete: allowMassDelete, force: force)
+        guard once || dryRun else {
+            try await loop(reconciler, options: options, logger: logger)
+            return
+        }
+        let report = try await reconciler.pass(options)
+        try Report.print(report, as: output, dryRun: dryRun)
+        if report.hasProblems { throw ExitCode(1) }
+    }
+
+    private func loop(_ reconciler: Reconciler, options: PassOptions, logger: Logger) async throws {
+        let interval = reconciler.workspace.config.reconcile.interval
+        while !Task.isCancelled {
+            do {
+                let report = try await reconciler.pass(options)
+                if !report.idle { try Report.print(report, as: output, dryRun: false) }
+            } catch {
+                logger.error("Pass failed: \(error)")
+            }
+            try await Task.sleep(for: interval * Double.random(in: 0.9...1.1))
+        }
+    }
+}
+
+/// `indexops plan`: what a pass would do now.
+struct Plan: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show what a reconcile pass would do, without doing it.",
+        discussion: """
+            Reads the specs and statuses of the branch head (after a fetch, when a remote is \
+            configured) and prints the operations a pass would run, what it would hold back \
+            and why, and the spec problems it found.
+
+            Examples:
+              indexops plan
+              indexops plan -o json | jq '.operations[] | .document'
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(name: [.customShort("o"), .long], help: "Output format: table or json.")
+    var output: OutputFormat = .table
+
+    func run() async throws {
+        let reconciler = try Controller.reconciler(repo: global.repo, configFile: global.config, logger: global.logger(default: .warning))
+        let report = try await reconciler.pass(PassOptions(dryRun: true))
+        try Report.print(report, as: output, dryRun: true)
+    }
+}
