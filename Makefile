@@ -1,10 +1,11 @@
 # indexops — the two commands of the README, and a few more.
 #   make demo    install what is missing, build, and run indexops on the quickstart
 #   make test    install what is missing and run the whole test suite
+#   make bench   time passes over a generated repository (N=100000 make bench for more)
 SWIFT ?= swift
 BIN := .build/debug/indexops
 
-.PHONY: deps build test demo clean
+.PHONY: deps build test demo bench clean
 
 deps:
 	@scripts/install-deps
@@ -17,6 +18,11 @@ test: deps
 
 demo: build
 	@scripts/demo
+
+# A benchmark, not a test: N documents (default 10000), noop indexers, release build.
+bench: deps
+	$(SWIFT) build -c release --product indexops-bench
+	.build/release/indexops-bench --documents $${N:-10000}
 
 clean:
 	rm -rf .build
