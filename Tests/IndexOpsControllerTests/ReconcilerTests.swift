@@ -229,3 +229,34 @@ struct ReconcilerTests {
         try repo.git("fsck", "--strict")
     }
 }
+
+@Suite("Status views")
+struct StatusViewTests {
+    @Test func systemCountsAndFailures() throws {
+        let now = Timestamp("2026-11-29T10:00:00Z")!
+        func entry(_ state: ActualState, error: String? = nil) -> IndexStatus {
+            IndexStatus(actualState: state, desiredState: .present, updatedAt: now, lastReconciledAt: now, errorMessage: error,
+                        retryCount: error == nil ? 0 : 2, nextRetryAt: error == nil ? nil : now.adding(.seconds(60)))
+        }
+        let statuses = [
+            DocumentStatus(documentId: "b", collection: "col", indexes: ["vector": entry(.present), "fulltext": entry(.failed, error: "boom")]),
+            DocumentStatus(documentId: "a", collection: "col", indexes: ["vector": entry(.creating)]),
+            DocumentStatus(documentId: "c", indexes: ["vector": entry(.present)]),
+        ]
+        let system = StatusViews.system(statuses)
+        #expect(system["documents"] == .int(3))
+        #expect(system["collections"] == .array([.string("col")]))
+        #expect(system["indexes"]?["total"] == .int(4))
+        #expect(system["indexes"]?["byState"]?["present"] == .int(2))
+        #expect(system["indexes"]?["byState"]?["deleting"] == .int(0))
+        #expect(system["indexes"]?["byType"]?["vector"]?["creating"] == .int(1))
+        #expect(system["failed"] == .array([.object([
+            "documentId": .string("b"), "indexType": .string("fulltext"), "desiredState": .string("present"),
+            "errorMessage": .string("boom"), "retryCount": .int(2), "nextRetryAt": .string("2026-11-29T10:01:00Z"),
+            "updatedAt": .string("2026-11-29T10:00:00Z"),
+        ])]))
+        let collection = StatusViews.collection("col", statuses)
+        #expect(collection["documents"].map { if case .array(let items) = $0 { items.compactMap { $0["documentId"]?.stringValue } } else { [] } } == ["a", "b"])
+        #expect(collection["indexes"]?["total"] == .int(3))
+    }
+}
