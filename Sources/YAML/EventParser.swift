@@ -4,14 +4,14 @@ internal import CYAML
 enum Event {
     case streamStart
     case streamEnd
-    case documentStart(Mark)
-    case documentEnd
-    case scalar(Scalar, anchor: String?, tag: String?, Mark)
-    case sequenceStart(anchor: String?, tag: String?, Mark)
-    case sequenceEnd
-    case mappingStart(anchor: String?, tag: String?, Mark)
-    case mappingEnd
-    case alias(String, Mark)
+    case documentStart(Mark, explicit: Bool)
+    case documentEnd(Mark)
+    case scalar(Scalar, anchor: String?, tag: String?, Mark, end: Mark)
+    case sequenceStart(anchor: String?, tag: String?, Mark, flow: Bool)
+    case sequenceEnd(Mark)
+    case mappingStart(anchor: String?, tag: String?, Mark, flow: Bool)
+    case mappingEnd(Mark)
+    case alias(String, Mark, end: Mark)
 }
 
 /// Owns one `yaml_parser_t` and the copy of the input it reads; frees both in `deinit`.
@@ -51,13 +51,14 @@ final class EventParser {
         guard yaml_parser_parse(parser, &event) == 1 else { throw failure() }
         defer { yaml_event_delete(&event) }
         let mark = Mark(line: Int(event.start_mark.line) + 1, column: Int(event.start_mark.column) + 1)
+        let end = Mark(line: Int(event.end_mark.line) + 1, column: Int(event.end_mark.column) + 1)
         switch event.type {
         case YAML_STREAM_START_EVENT: return .streamStart
         case YAML_STREAM_END_EVENT: return .streamEnd
-        case YAML_DOCUMENT_START_EVENT: return .documentStart(mark)
-        case YAML_DOCUMENT_END_EVENT: return .documentEnd
+        case YAML_DOCUMENT_START_EVENT: return .documentStart(mark, explicit: event.data.document_start.implicit == 0)
+        case YAML_DOCUMENT_END_EVENT: return .documentEnd(end)
         case YAML_ALIAS_EVENT:
-            return .alias(string(event.data.alias.anchor) ?? "", mark)
+            return .alias(string(event.data.alias.anchor) ?? "", mark, end: end)
         case YAML_SCALAR_EVENT:
             let data = event.data.scalar
             guard data.length <= maxScalarLength else {
@@ -74,15 +75,15 @@ final class EventParser {
             case YAML_FOLDED_SCALAR_STYLE: style = .folded
             default: style = .plain
             }
-            return .scalar(Scalar(value: value, style: style), anchor: string(data.anchor), tag: string(data.tag), mark)
+            return .scalar(Scalar(value: value, style: style), anchor: string(data.anchor), tag: string(data.tag), mark, end: end)
         case YAML_SEQUENCE_START_EVENT:
             let data = event.data.sequence_start
-            return .sequenceStart(anchor: string(data.anchor), tag: string(data.tag), mark)
-        case YAML_SEQUENCE_END_EVENT: return .sequenceEnd
+            return .sequenceStart(anchor: string(data.anchor), tag: string(data.tag), mark, flow: data.style == YAML_FLOW_SEQUENCE_STYLE)
+        case YAML_SEQUENCE_END_EVENT: return .sequenceEnd(end)
         case YAML_MAPPING_START_EVENT:
             let data = event.data.mapping_start
-            return .mappingStart(anchor: string(data.anchor), tag: string(data.tag), mark)
-        case YAML_MAPPING_END_EVENT: return .mappingEnd
+            return .mappingStart(anchor: string(data.anchor), tag: string(data.tag), mark, flow: data.style == YAML_FLOW_MAPPING_STYLE)
+        case YAML_MAPPING_END_EVENT: return .mappingEnd(end)
         default:
             throw source.error(.syntax, at: mark, "libyaml returned an unknown event")
         }

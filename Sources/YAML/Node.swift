@@ -22,14 +22,20 @@ public struct Node: Sendable {
     public var tag: String?
     /// Where the node starts in the source.
     public var mark: Mark
+    /// Where the node ends: just past its last character (for an alias, past the alias).
+    public var endMark: Mark
+    /// Whether a sequence or mapping was written in flow style (`[a, b]`, `{k: v}`).
+    public var isFlow: Bool
     /// How many nodes a full walk of this node visits, counting an alias as a copy.
     /// Saturates instead of overflowing.
     var weight: Int
 
-    init(_ content: Content, tag: String?, mark: Mark, weight: Int) {
+    init(_ content: Content, tag: String?, mark: Mark, endMark: Mark, isFlow: Bool = false, weight: Int) {
         self.content = content
         self.tag = tag
         self.mark = mark
+        self.endMark = endMark
+        self.isFlow = isFlow
         self.weight = weight
     }
 

@@ -4,6 +4,10 @@ public struct YAMLDocument: Sendable {
     public let root: Node
     /// Where the document starts (its `---`, or its first node).
     public let mark: Mark
+    /// Where the document ends: the start of the next `---`, a `...`, or the end of the input.
+    public let endMark: Mark
+    /// Whether the document starts with an explicit `---`.
+    public let explicitStart: Bool
     /// Its 1-based position in the stream.
     public let index: Int
     let source: SourceText
@@ -68,6 +72,7 @@ public struct YAMLStream: Sendable {
 struct TreeBuilder {
     private struct Frame {
         var isMapping: Bool
+        var isFlow: Bool
         var anchor: String?
         var tag: String?
         var mark: Mark
@@ -85,6 +90,7 @@ struct TreeBuilder {
     private var openAnchors: [String: Int] = [:]
     private var documentCount = 0
     private var documentMark = Mark.start
+    private var documentExplicit = false
     private var root: Node?
     private var written = 0
     private var expanded = 0
@@ -100,7 +106,8 @@ struct TreeBuilder {
         switch event {
         case .streamStart, .streamEnd:
             return nil
-        case .documentStart(let mark):
+        case .documentStart(let mark, let explicit):
+            documentExplicit = explicit
             documentCount += 1
             guard documentCount <= limits.maxDocuments else {
                 throw source.error(
@@ -114,39 +121,41 @@ struct TreeBuilder {
             expanded = 0
             firstExcess = nil
             return nil
-        case .documentEnd:
+        case .documentEnd(let end):
             let allowed = max(limits.aliasExpansionFloor, Self.multiply(limits.aliasExpansionRatio, written))
             if expanded > allowed {
                 throw source.error(
                     .limit, at: firstExcess ?? documentMark,
                     "document expands through aliases to more than \(allowed) nodes, \(limits.aliasExpansionRatio) times the \(written) it has (aliasExpansionRatio)")
             }
-            let node = root ?? Node(.scalar(Scalar(value: "", style: .plain)), tag: nil, mark: documentMark, weight: 1)
-            return YAMLDocument(root: node, mark: documentMark, index: documentCount, source: source)
-        case .scalar(let scalar, let anchor, let tag, let mark):
+            let node = root ?? Node(.scalar(Scalar(value: "", style: .plain)), tag: nil, mark: documentMark, endMark: documentMark, weight: 1)
+            return YAMLDocument(root: node, mark: documentMark, endMark: end, explicitStart: documentExplicit, index: documentCount, source: source)
+        case .scalar(let scalar, let anchor, let tag, let mark, let end):
             count(written: 1, expanded: 1, at: mark)
-            try add(Node(.scalar(scalar), tag: tag, mark: mark, weight: 1), anchor: anchor)
-        case .sequenceStart(let anchor, let tag, let mark), .mappingStart(let anchor, let tag, let mark):
+            try add(Node(.scalar(scalar), tag: tag, mark: mark, endMark: end, weight: 1), anchor: anchor)
+        case .sequenceStart(let anchor, let tag, let mark, let flow), .mappingStart(let anchor, let tag, let mark, let flow):
             guard stack.count < limits.maxDepth else {
                 throw source.error(.limit, at: mark, "nesting is deeper than \(limits.maxDepth) levels (maxDepth)")
             }
             count(written: 1, expanded: 1, at: mark)
             var isMapping = false
             if case .mappingStart = event { isMapping = true }
-            stack.append(Frame(isMapping: isMapping, anchor: anchor, tag: tag, mark: mark))
+            stack.append(Frame(isMapping: isMapping, isFlow: flow, anchor: anchor, tag: tag, mark: mark))
             if let anchor { openAnchors[anchor, default: 0] += 1 }
-        case .sequenceEnd:
+        case .sequenceEnd(let end):
             let frame = stack.removeLast()
             closeAnchor(frame.anchor)
             let weight = frame.items.reduce(1) { Self.add($0, $1.weight) }
-            try add(Node(.sequence(frame.items), tag: frame.tag, mark: frame.mark, weight: weight), anchor: frame.anchor)
-        case .mappingEnd:
+            try add(Node(.sequence(frame.items), tag: frame.tag, mark: frame.mark, endMark: end, isFlow: frame.isFlow, weight: weight),
+                    anchor: frame.anchor)
+        case .mappingEnd(let end):
             let frame = stack.removeLast()
             closeAnchor(frame.anchor)
             let pairs = try merged(frame)
             let weight = pairs.reduce(1) { Self.add($0, Self.add($1.key.weight, $1.value.weight)) }
-            try add(Node(.mapping(pairs), tag: frame.tag, mark: frame.mark, weight: weight), anchor: frame.anchor)
-        case .alias(let name, let mark):
+            try add(Node(.mapping(pairs), tag: frame.tag, mark: frame.mark, endMark: end, isFlow: frame.isFlow, weight: weight),
+                    anchor: frame.anchor)
+        case .alias(let name, let mark, _):
             if openAnchors[name, default: 0] > 0 {
                 throw source.error(.alias, at: mark, "alias *\(name) refers to a node that contains it (a recursive alias)")
             }
