@@ -49,11 +49,15 @@ extension Repository {
             try call("git_index_remove_bypath") { git_index_remove_bypath(owned.pointer, change.path) }
             report.removed.append(change.path)
         }
+        var regular: [(path: String, contents: Data, executable: Bool)] = []
+        var entries: [String: TreeEntry] = [:]
         for change in changes {
             guard let new = change.new else { continue }
             switch new.kind {
             case .file, .executable:
-                try files.write(change.path, contents: try readBlob(new.id), executable: new.kind == .executable)
+                regular.append((change.path, try readBlob(new.id), new.kind == .executable))
+                entries[change.path] = new
+                continue
             case .symlink:
                 try files.symlink(change.path, target: try readBlob(new.id))
             case .submodule:
@@ -64,6 +68,11 @@ extension Repository {
             try addIndexEntry(owned, path: change.path, entry: new, files: files)
             report.written.append(change.path)
         }
+        try files.writeAll(regular) { path in
+            try addIndexEntry(owned, path: path, entry: entries[path]!, files: files)
+            report.written.append(path)
+        }
+        report.written.sort()
         try call("git_index_write") { git_index_write(owned.pointer) }
         report.removed.sort()
         return report
