@@ -16,6 +16,8 @@ public struct DesiredSnapshot: Sendable {
     public var filesParsed = 0
     /// Spec files in the specs folder.
     public var files = 0
+    /// The blob of each desired document's source, when it is a file in the repository.
+    public var sourceBlobs: [String: OID] = [:]
 }
 
 /// Reads spec files from git's tree of a commit (never from the work tree), parsing again
@@ -60,9 +62,11 @@ final class DesiredStateReader {
         cache = seen
 
         let configured = Set(config.indexTypes.keys)
-        let diagnostics = SpecSetCheck.check(files, indexTypes: configured) { path, _ in
-            Self.sourceEntry(try? repository.entry(at: path, in: commit))
-        }
+        let sources = try SourceListing(repository, commit: commit, paths: files.flatMap(\.resources).compactMap {
+            if case .path(let path) = $0.index.spec.source { return path }
+            return nil
+        })
+        let diagnostics = SpecSetCheck.check(files, indexTypes: configured) { path, _ in sources.entry(path) }
         snapshot.diagnostics += files.flatMap(\.diagnostics) + diagnostics
         snapshot.diagnostics.sort()
 
@@ -89,8 +93,9 @@ final class DesiredStateReader {
             let base: String
             switch resource.index.spec.source {
             case .path(let path):
-                guard let entry = try repository.entry(at: path, in: commit) else { snapshot.held.insert(id); continue }
-                base = "blob:" + entry.id.hex
+                guard let blob = sources.blob(path) else { snapshot.held.insert(id); continue }
+                snapshot.sourceBlobs[id] = blob
+                base = "blob:" + blob.hex
             case .uri(let uri, let revision):
                 base = "uri:" + uri + "#" + (revision ?? "")
             }
@@ -121,8 +126,42 @@ final class DesiredStateReader {
         return copy
     }
 
-    private static func sourceEntry(_ entry: TreeEntry??) -> SourceEntry {
-        guard let entry = entry ?? nil else { return .missing }
+
+    /// What of an index type's settings changes what is indexed: a change rebuilds.
+    static func fingerprint(_ settings: IndexTypeSettings) -> String {
+        let env = settings.env.keys.sorted().map { "\($0)=\(settings.env[$0]!)" }.joined(separator: "\u{1}")
+        return [settings.driver.rawValue, settings.database ?? "", (settings.command ?? []).joined(separator: "\u{1}"), env]
+            .joined(separator: "\u{0}")
+    }
+}
+
+/// The tree entries of the folders that sources live in, listed once per pass: looking each
+/// source up by path would read the same large trees again for every document.
+struct SourceListing {
+    private var entries: [String: TreeEntry] = [:]
+    private var folders: Set<String> = []
+
+    init(_ repository: Repository, commit: OID, paths: [String]) throws {
+        var listed = Set<String>()
+        for path in paths {
+            let parent = path.split(separator: "/").dropLast().joined(separator: "/")
+            guard listed.insert(parent).inserted else { continue }
+            // A folder a source names that is not a folder (or is missing) lists nothing.
+            guard let files = try? repository.files(in: parent, at: commit) else { continue }
+            for entry in files {
+                entries[entry.path] = entry
+                var folder = Substring(entry.path)
+                while let slash = folder.lastIndex(of: "/") {
+                    folder = folder[..<slash]
+                    if !folders.insert(String(folder)).inserted { break }
+                }
+            }
+        }
+    }
+
+    /// What a source path names.
+    func entry(_ path: String) -> SourceEntry {
+        guard let entry = entries[path] else { return folders.contains(path) ? .directory : .missing }
         switch entry.kind {
         case .file, .executable: return .file
         case .symlink: return .symlink
@@ -131,10 +170,9 @@ final class DesiredStateReader {
         }
     }
 
-    /// What of an index type's settings changes what is indexed: a change rebuilds.
-    static func fingerprint(_ settings: IndexTypeSettings) -> String {
-        let env = settings.env.keys.sorted().map { "\($0)=\(settings.env[$0]!)" }.joined(separator: "\u{1}")
-        return [settings.driver.rawValue, settings.database ?? "", (settings.command ?? []).joined(separator: "\u{1}"), env]
-            .joined(separator: "\u{0}")
+    /// The blob of a source that is a regular file.
+    func blob(_ path: String) -> OID? {
+        guard let entry = entries[path], entry.kind == .file || entry.kind == .executable else { return nil }
+        return entry.id
     }
 }

@@ -170,7 +170,7 @@ public actor Reconciler {
         }
         try commit(&writer, kind: .intents, report: &report)
 
-        report.outcomes = await execute(plan.operations, desired: snapshot.desired, statuses: &current, writer: &writer, report: &report)
+        report.outcomes = await execute(plan.operations, snapshot: snapshot, statuses: &current, writer: &writer, report: &report)
         try commit(&writer, kind: .results, report: &report)
 
         // 6. Push and publish.
@@ -198,7 +198,7 @@ public actor Reconciler {
     // MARK: - Operations
 
     private func execute(
-        _ operations: [PlannedOperation], desired: [String: DesiredDocument], statuses: inout [String: DocumentStatus],
+        _ operations: [PlannedOperation], snapshot: DesiredSnapshot, statuses: inout [String: DocumentStatus],
         writer: inout StatusWriter, report: inout PassReport
     ) async -> [(operation: PlannedOperation, outcome: OperationOutcome)] {
         var outcomes: [(operation: PlannedOperation, outcome: OperationOutcome)] = []
@@ -213,7 +213,7 @@ public actor Reconciler {
                     "document_id": "\(key.documentId)", "index_type": "\(key.indexType)",
                     "action": "\(operation.action.rawValue)", "reason": "\(operation.reason.rawValue)",
                 ])
-                let prepared = prepare(operation, desired: desired[key.documentId], statuses: statuses)
+                let prepared = prepare(operation, snapshot: snapshot, statuses: statuses)
                 let timeout = config.indexTypes[key.indexType]?.timeout ?? config.reconcile.operationTimeout
                 group.addTask {
                     switch prepared {
@@ -247,23 +247,26 @@ public actor Reconciler {
     }
 
     private func prepare(
-        _ operation: PlannedOperation, desired snapshot: DesiredDocument?, statuses: [String: DocumentStatus]
+        _ operation: PlannedOperation, snapshot: DesiredSnapshot, statuses: [String: DocumentStatus]
     ) -> Result<(any Indexer, IndexRequest), IndexerError> {
         let key = operation.key
         guard let indexer = indexers[key.indexType] else { return .failure(IndexerError("index type \"\(key.indexType)\" is not configured")) }
-        guard let head = try? repository.branchTip(workspace.branch) else { return .failure(IndexerError("the branch has no commit")) }
-        let source = snapshot?.index.spec.source ?? .path("")
+        let desired = snapshot.desired[key.documentId]
+        let source = desired?.index.spec.source ?? .path("")
         var content: [UInt8]?
         if operation.action == .create, case .path(let path) = source {
+            guard let blob = snapshot.sourceBlobs[key.documentId] else {
+                return .failure(IndexerError("the source \(path) is not in the repository"))
+            }
             do {
-                content = [UInt8](try repository.readFile(path, at: head).contents)
+                content = [UInt8](try repository.readBlob(blob))
             } catch {
                 return .failure(IndexerError("cannot read the source \(path): \(error)"))
             }
         }
         return .success((indexer, IndexRequest(
             action: operation.action == .create ? .create : .delete, documentId: key.documentId, indexType: key.indexType,
-            collection: snapshot?.index.metadata.collection ?? statuses[key.documentId]?.collection,
+            collection: desired?.index.metadata.collection ?? statuses[key.documentId]?.collection,
             revision: operation.revision, source: source, content: content)))
     }
 
