@@ -161,6 +161,14 @@ public final class Repository {
         return OID(oid)
     }
 
+    /// Moves `branch` from `old` to `new` only if it still points at `old` (a compare-and-swap),
+    /// for instance to take back a local commit that could not be pushed. The work tree is not
+    /// touched: call `publish(to:)`.
+    /// - Throws: `GitError` `.modified` when the branch moved meanwhile.
+    public func moveBranch(_ branch: String, from old: OID, to new: OID) throws {
+        try moveReference("refs/heads/" + branch, from: old, to: new, message: "indexops: move \(branch)")
+    }
+
     /// Moves (or creates) reference `name` to `new` only if it still points at `old`
     /// (`nil`: only if it does not exist): a compare-and-swap under the reference's lock.
     /// - Throws: `GitError` `.modified` (moved meanwhile) or `.exists` (created meanwhile).

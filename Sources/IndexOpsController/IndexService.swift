@@ -1,0 +1,297 @@
+import Foundation
+import Git
+import IndexOpsCore
+import YAML
+
+/// A state change of one index, read from the history of its status file.
+public struct HistoryItem: Sendable, Hashable {
+    /// When the status commit was made.
+    public var time: Date
+    /// The status commit.
+    public var commit: String
+    /// Who made it (indexops itself, for status commits).
+    public var author: String
+    /// The index type.
+    public var indexType: String
+    /// The state before (`absent` when there was no entry).
+    public var from: String
+    /// The state after (`removed` when the entry went away).
+    public var to: String
+    /// The error recorded with the change.
+    public var errorMessage: String?
+}
+
+/// The service API of DESIGN.md §7: what people and their tools call. Writing calls edit spec
+/// files (never status files) and commit as the given user; with a remote configured they
+/// fetch first and push after, never forcing. Reading calls read the status files of the
+/// branch head. The reconciler does the rest.
+public actor IndexService {
+    /// Where the service works.
+    public nonisolated let workspace: Workspace
+    private let repository: Repository
+    private let statusReader: StatusReader
+    private let clock: @Sendable () -> Date
+
+    /// Opens the repository of `--repo` (or of the configuration).
+    public init(repo: String, config: ControllerConfig, configured: Bool, clock: @escaping @Sendable () -> Date = { Date() }) throws {
+        let (workspace, repository) = try Workspace.open(repo: repo, config: config, configured: configured)
+        self.workspace = workspace
+        self.repository = repository
+        self.statusReader = StatusReader(statusDir: config.repository.statusDir)
+        self.clock = clock
+    }
+
+    private var config: ControllerConfig { workspace.config }
+
+    // MARK: - Writing
+
+    /// Declares a document: writes `specs/<id>.yaml` (or `specs/<collection>/<id>.yaml`).
+    ///
+    /// - Parameters:
+    ///   - indexTypes: the types to create; `nil`: every configured type.
+    ///   - source: a path in the repository (default `docs/<id>.md`), or a URI (`s3://…`).
+    /// - Returns: the spec file written.
+    @discardableResult
+    public func createDocumentIndexes(
+        documentId: String, user: String, indexTypes: [String]? = nil, collection: String? = nil,
+        source: String? = nil, revision: String? = nil
+    ) throws -> String {
+        if let problem = Identifier.idProblem(documentId) { throw IndexOpsError("document id: \(problem)") }
+        if let collection, let problem = Identifier.idProblem(collection) { throw IndexOpsError("collection: \(problem)") }
+        let types = try checkedTypes(indexTypes)
+        let source = source ?? "docs/\(documentId).md"
+        let isURI = source.contains("://")
+        if isURI, let problem = Source.uriProblem(source) { throw IndexOpsError(problem) }
+        if !isURI, let problem = Source.pathProblem(source) { throw IndexOpsError(problem) }
+        let folder = config.repository.specsDir + (collection.map { "/\($0)" } ?? "")
+        let path = "\(folder)/\(documentId).yaml"
+        try edit(user: user, message: "Declare \(documentId)") { head, documents in
+            if let existing = documents[documentId] {
+                throw IndexOpsError("document \(documentId) is already declared in \(existing.file):\(existing.nameMark.line)")
+            }
+            if !isURI {
+                guard let entry = try self.repository.entry(at: source, in: head), entry.kind == .file || entry.kind == .executable else {
+                    throw IndexOpsError("source \(source) is not a file in the repository; add it first, or pass --source")
+                }
+            }
+            guard try self.repository.entry(at: path, in: head) == nil else {
+                throw IndexOpsError("\(path) already exists; declare the document in it by hand")
+            }
+            return [.write(path, Data(Self.specText(
+                id: documentId, user: user, collection: collection, source: source, isURI: isURI, revision: revision, types: types).utf8))]
+        }
+        return path
+    }
+
+    /// Declares indexes of a document absent (the reconciler deletes them); the spec stays.
+    ///
+    /// - Parameter indexTypes: the types to delete; `nil`: every type the document has.
+    public func deleteDocumentIndexes(documentId: String, indexTypes: [String]? = nil, user: String) throws {
+        let chosen = try checkedTypes(indexTypes)
+        let configured = Array(config.indexTypes.keys)
+        try editDocument(documentId, user: user, message: "Delete indexes of \(documentId)") { resource in
+            let declared = resource.index.spec.indexes.map { Array($0.keys) } ?? configured
+            let types: [String] = chosen ?? declared
+            var states: [String: DesiredState] = [:]
+            for type in types { states[type] = .absent }
+            return .setIndexStates(states)
+        }
+    }
+
+    /// Asks for the document's failed indexes to be retried now (the retry annotation).
+    public func retryFailedIndexes(documentId: String, user: String) throws {
+        let now = Timestamp(secondsSinceEpoch: clock().timeIntervalSince1970).text
+        try editDocument(documentId, user: user, message: "Retry the failed indexes of \(documentId)") { _ in
+            .setAnnotation(DocumentIndex.Metadata.retryAnnotation, now)
+        }
+    }
+
+    /// Asks for every index of the document to be rebuilt (the recreate annotation).
+    public func forceRecreateIndexes(documentId: String, user: String) throws {
+        let now = Timestamp(secondsSinceEpoch: clock().timeIntervalSince1970).text
+        try editDocument(documentId, user: user, message: "Recreate the indexes of \(documentId)") { _ in
+            .setAnnotation(DocumentIndex.Metadata.recreateAnnotation, now)
+        }
+    }
+
+    /// Removes the document's spec; the reconciler then deletes its indexes and its status.
+    public func cleanupDocumentIndexes(documentId: String, user: String) throws {
+        try editDocument(documentId, user: user, message: "Remove \(documentId)") { _ in .removeDocument }
+    }
+
+    // MARK: - Reading
+
+    /// The status of one document, or `nil` when it has none.
+    public func documentIndexStatus(documentId: String) throws -> DocumentStatus? {
+        try statuses()[documentId]
+    }
+
+    /// The statuses of a collection's documents, sorted by id.
+    public func collectionIndexStatus(collection: String) throws -> [DocumentStatus] {
+        try statuses().values.filter { $0.collection == collection }.sorted { $0.documentId < $1.documentId }
+    }
+
+    /// Every status, sorted by id.
+    public func systemIndexStatus() throws -> [DocumentStatus] {
+        try statuses().values.sorted { $0.documentId < $1.documentId }
+    }
+
+    /// Where a document is declared, if it is: the spec file and line.
+    public func declaration(of documentId: String) throws -> (file: String, line: Int)? {
+        guard let head = try repository.branchTip(workspace.branch) else { return nil }
+        return try documents(at: head)[documentId].map { ($0.file, $0.nameMark.line) }
+    }
+
+    /// The state changes of a document's indexes, newest first, from the history of its
+    /// status file.
+    public func history(documentId: String, limit: Int = 200) throws -> [HistoryItem] {
+        guard let head = try repository.branchTip(workspace.branch) else { return [] }
+        let path = DocumentStatus.path(for: documentId, statusDir: config.repository.statusDir)
+        let entries = try repository.history(of: path, from: head, limit: limit)
+        var items: [HistoryItem] = []
+        let statuses = try entries.map { entry -> DocumentStatus? in
+            guard let blob = entry.blob else { return nil }
+            return try? DocumentStatus(fileText: String(decoding: try repository.readBlob(blob), as: UTF8.self))
+        }
+        for (i, entry) in entries.enumerated() {
+            let after = statuses[i]
+            let before = i + 1 < statuses.count ? statuses[i + 1] : nil
+            let types = Set(after?.indexes.keys.map { $0 } ?? []).union(before?.indexes.keys.map { $0 } ?? []).sorted()
+            for type in types {
+                let from = before?.indexes[type]?.actualState.rawValue ?? "absent"
+                let to = after?.indexes[type]?.actualState.rawValue ?? "removed"
+                guard from != to else { continue }
+                items.append(HistoryItem(
+                    time: entry.committer.time, commit: entry.commit.hex, author: entry.author.description, indexType: type,
+                    from: from, to: to, errorMessage: to == "failed" ? after?.indexes[type]?.errorMessage : nil))
+            }
+        }
+        return items
+    }
+
+    // MARK: - Editing
+
+    private func statuses() throws -> [String: DocumentStatus] {
+        if let remote = workspace.remote {
+            let result = try repository.sync(remote, replaying: config.repository.statusDir)
+            if result.moved, let head = result.head { try repository.publish(to: head) }
+        }
+        guard let head = try repository.branchTip(workspace.branch) else { return [:] }
+        return try statusReader.read(repository, commit: head).statuses
+    }
+
+    private func checkedTypes(_ types: [String]?) throws -> [String]? {
+        guard let types else { return nil }
+        for type in types where config.indexTypes[type] == nil {
+            throw IndexOpsError("index type \"\(type)\" is not configured (configured: \(config.indexTypes.keys.sorted().joined(separator: ", ")))")
+        }
+        return types
+    }
+
+    private func documents(at head: OID) throws -> [String: SpecResource] {
+        var found: [String: SpecResource] = [:]
+        for entry in try repository.files(in: config.repository.specsDir, at: head)
+        where (entry.kind == .file || entry.kind == .executable) && (entry.path.hasSuffix(".yaml") || entry.path.hasSuffix(".yml")) {
+            let file = SpecFile(path: entry.path, bytes: [UInt8](try repository.readBlob(entry.id)), limits: config.limits)
+            for resource in file.resources where found[resource.index.id] == nil { found[resource.index.id] = resource }
+        }
+        return found
+    }
+
+    /// Edits the one document `id` in whatever file declares it.
+    private func editDocument(_ id: String, user: String, message: String, _ change: @escaping (SpecResource) throws -> SpecEdit) throws {
+        try edit(user: user, message: message) { head, documents in
+            guard let resource = documents[id] else {
+                throw IndexOpsError("unknown document \(id): no spec under \(self.config.repository.specsDir)/ declares it")
+            }
+            let bytes = [UInt8](try self.repository.readFile(resource.file, at: head).contents)
+            do {
+                guard let result = try SpecEditor.apply(change(resource), toDocument: id, in: bytes, path: resource.file) else {
+                    return [.remove(resource.file)]
+                }
+                return [.write(resource.file, Data(result))]
+            } catch let error as SpecEditError {
+                throw IndexOpsError(error.message)
+            }
+        }
+    }
+
+    /// Fetches, computes the edits on the branch head, commits them as `user`, updates the
+    /// work tree and pushes. When someone pushed meanwhile, the commit is taken back and the
+    /// edit made again on the new head: never a force, never a person's change overwritten.
+    private func edit(user: String, message: String, _ edits: (OID, [String: SpecResource]) throws -> [PathEdit]) throws {
+        let signature = try Self.signature(user, time: clock())
+        for attempt in 1...5 {
+            if let remote = workspace.remote {
+                let result = try repository.sync(remote, replaying: config.repository.statusDir)
+                if result.moved, let head = result.head { try repository.publish(to: head) }
+            }
+            guard let head = try repository.branchTip(workspace.branch) else {
+                throw IndexOpsError("the branch \(workspace.branch) has no commit yet; commit something first")
+            }
+            let changes = try edits(head, try documents(at: head))
+            try refuseLocalEdits(changes.map(\.path), head: head)
+            let commit: OID?
+            do {
+                commit = try repository.commit(changes, on: workspace.branch, parent: head, message: message, author: signature)
+            } catch let error as GitError where error.code == .modified && attempt < 5 {
+                continue
+            }
+            guard let commit else { return }
+            try repository.publish(to: commit)
+            guard let remote = workspace.remote else { return }
+            do {
+                _ = try repository.push(remote, replaying: config.repository.statusDir, retry: RetryPolicy(maxAttempts: 1))
+                return
+            } catch let error as GitError where (error.code == .notReplayable || error.code == .pushRejected) && attempt < 5 {
+                try repository.moveBranch(workspace.branch, from: try repository.branchTip(workspace.branch) ?? commit, to: head)
+                try repository.publish(to: head)
+            }
+        }
+        throw IndexOpsError("the remote kept moving; try again")
+    }
+
+    /// A path the person changed in the work tree and did not commit is not overwritten.
+    private func refuseLocalEdits(_ paths: [String], head: OID) throws {
+        guard let root = repository.workDirectory else { return }
+        for path in paths {
+            let onDisk = FileManager.default.contents(atPath: (root.hasSuffix("/") ? root : root + "/") + path)
+            let committed = try? repository.readFile(path, at: head).contents
+            if onDisk != committed {
+                throw IndexOpsError("\(path) has changes that are not committed; commit or stash them first")
+            }
+        }
+    }
+
+    /// `Name <email>`, an email, or a name.
+    static func signature(_ user: String, time: Date) throws -> Signature {
+        let trimmed = user.trimmingCharacters(in: .whitespaces)
+        guard !trimmed.isEmpty else { throw IndexOpsError("--user must name who asks (an email, or \"Name <email>\")") }
+        if let open = trimmed.firstIndex(of: "<"), trimmed.hasSuffix(">") {
+            let name = trimmed[..<open].trimmingCharacters(in: .whitespaces)
+            let email = String(trimmed[trimmed.index(after: open)..<trimmed.index(before: trimmed.endIndex)])
+            return Signature(name: name.isEmpty ? email : name, email: email, time: time)
+        }
+        return Signature(name: trimmed, email: trimmed.contains("@") ? trimmed : "", time: time)
+    }
+
+    static func specText(id: String, user: String, collection: String?, source: String, isURI: Bool, revision: String?, types: [String]?) -> String {
+        func quoted(_ s: String) -> String {
+            "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        }
+        var text = "apiVersion: indexops/v1\nkind: DocumentIndex\nmetadata:\n  name: \(id)\n"
+        if let collection { text += "  collection: \(collection)\n" }
+        text += "  createdBy: \(quoted(user))\nspec:\n"
+        if isURI {
+            text += "  source:\n    uri: \(quoted(source))\n"
+            if let revision { text += "    revision: \(quoted(revision))\n" }
+        } else {
+            text += "  source: \(quoted(source))\n"
+        }
+        if let types {
+            text += "  indexes:\n"
+            for type in types.sorted() { text += "    \(type): present\n" }
+        }
+        return text
+    }
+}
