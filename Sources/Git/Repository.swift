@@ -34,6 +34,23 @@ public final class Repository {
         return Repository(repository!)
     }
 
+    /// Makes a new repository with a work tree at `path` whose unborn branch is `branch`.
+    /// - Throws: `GitError` when `path` cannot hold one.
+    public static func initialize(at path: String, branch: String) throws -> Repository {
+        _ = LibGit2.initialized
+        var options = git_repository_init_options()
+        try call("git_repository_init_options_init") {
+            git_repository_init_options_init(&options, UInt32(GIT_REPOSITORY_INIT_OPTIONS_VERSION))
+        }
+        options.flags = GIT_REPOSITORY_INIT_MKPATH.rawValue
+        var repository: OpaquePointer?
+        try ("refs/heads/" + branch).withCString { head in
+            options.initial_head = head
+            try call("git_repository_init_ext") { git_repository_init_ext(&repository, path, &options) }
+        }
+        return Repository(repository!)
+    }
+
     /// Opens the repository at `path`, or clones `remote` there when `path` is missing or
     /// an empty folder (a freshly mounted volume).
     /// - Throws: `GitError` `.notFound` when there is no repository at `path` and no remote

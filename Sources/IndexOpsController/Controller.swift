@@ -20,6 +20,11 @@ public enum Controller {
             })
     }
 
+    /// The service API over the repository of `repo` (or of the configuration).
+    public static func service(repo: String, configFile: String?) throws -> IndexService {
+        try IndexService(repo: repo, config: try ConfigLoader.load(configFile), configured: configFile != nil)
+    }
+
     /// Searches a built-in index of the repository.
     ///
     /// - Parameter type: the index type; `nil`: `fulltext` when configured, else the first

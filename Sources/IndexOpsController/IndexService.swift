@@ -136,6 +136,22 @@ public actor IndexService {
         try statuses().values.sorted { $0.documentId < $1.documentId }
     }
 
+    /// `Name <email>` from git's `user.name` and `user.email`, for a `--user` not given.
+    public func defaultUser() throws -> String? {
+        try Self.gitUser(repository)
+    }
+
+    static func gitUser(_ repository: Repository) throws -> String? {
+        let name = try repository.configValue("user.name")
+        let email = try repository.configValue("user.email")
+        switch (name, email) {
+        case let (name?, email?): return "\(name) <\(email)>"
+        case let (name?, nil): return name
+        case let (nil, email?): return email
+        case (nil, nil): return nil
+        }
+    }
+
     /// Where a document is declared, if it is: the spec file and line.
     public func declaration(of documentId: String) throws -> (file: String, line: Int)? {
         guard let head = try repository.branchTip(workspace.branch) else { return nil }

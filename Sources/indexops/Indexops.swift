@@ -12,16 +12,22 @@ struct Indexops: AsyncParsableCommand {
             new statuses back, so that `git log` is the audit trail.
 
             Examples:
+              indexops init --repo index-specs       start a repository
+              indexops create doc123 --source docs/doc123.md
               indexops validate                      check the specs here
               indexops plan                          what a pass would do now
               indexops reconcile --once              one pass: build and delete indexes
+              indexops status                        how the indexes are
+              indexops history doc123                how doc123's indexes changed
               indexops search "vector index"         query the built-in indexes
-              indexops validate --repo ~/index-specs work on another repository
 
             Exit status: 0 ok; 1 problems found; 2 usage or environment error.
             """,
         version: "0.1.0",
-        subcommands: [Validate.self, Reconcile.self, Plan.self, Search.self]
+        subcommands: [
+            Init.self, Validate.self, Create.self, Delete.self, Status.self, Retry.self, Recreate.self, Cleanup.self,
+            History.self, Plan.self, Reconcile.self, Search.self,
+        ]
     )
 }
 

@@ -21,8 +21,9 @@ enum Harness {
         var stdoutLines: [String] { stdout.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init) }
     }
 
-    /// Runs `indexops` with arguments in a folder and waits for it to end.
-    static func run(_ arguments: [String], in folder: URL) throws -> Result {
+    /// Runs `indexops` with arguments in a folder and waits for it to end; `environment`
+    /// replaces the inherited environment when given.
+    static func run(_ arguments: [String], in folder: URL, environment: [String: String]? = nil) throws -> Result {
         let out = folder.appendingPathComponent(".out-\(UUID().uuidString)")
         let err = folder.appendingPathComponent(".err-\(UUID().uuidString)")
         FileManager.default.createFile(atPath: out.path, contents: nil)
@@ -35,6 +36,7 @@ enum Harness {
         process.executableURL = binary
         process.arguments = arguments
         process.currentDirectoryURL = folder
+        if let environment { process.environment = environment }
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = try FileHandle(forWritingTo: out)
         process.standardError = try FileHandle(forWritingTo: err)

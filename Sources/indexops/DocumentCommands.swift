@@ -1,0 +1,154 @@
+import ArgumentParser
+import Foundation
+import IndexOpsController
+import IndexOpsCore
+
+/// Who asks for a change: the author of the commit.
+struct UserOption: ParsableArguments {
+    @Option(help: ArgumentHelp("Who asks: \"Name <email>\" or an email. Default: git's user.name and user.email.", valueName: "user"))
+    var user: String?
+
+    func resolve(_ service: IndexService) async throws -> String {
+        if let user { return user }
+        guard let user = try await service.defaultUser() else {
+            throw IndexOpsError("no --user given and git has no user.name or user.email; pass --user \"Name <email>\"")
+        }
+        return user
+    }
+}
+
+/// Index types given as `--types a,b`.
+struct TypesOption: ParsableArguments {
+    @Option(help: ArgumentHelp("Index types, comma-separated. Default: every configured type.", valueName: "types"))
+    var types: String?
+
+    var list: [String]? {
+        types.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
+    }
+}
+
+struct Create: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Declare a document's indexes: writes specs/<id>.yaml and commits it.",
+        discussion: """
+            The spec goes to specs/<id>.yaml, or specs/<collection>/<id>.yaml with --collection; \
+            the commit's author is --user. With a remote configured, it is pushed. The next \
+            reconcile pass builds the indexes.
+
+            Examples:
+              indexops create doc123 --source docs/doc123.md
+              indexops create doc124 --types fulltext --collection handbook --user "Ana <ana@example.com>"
+              indexops create report7 --source s3://bucket/report7.pdf --revision v3
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var user: UserOption
+    @OptionGroup var types: TypesOption
+    @Argument(help: "The document id: lower-case letters, digits, '.', '_' and '-'.") var document: String
+    @Option(help: "A grouping for the document.") var collection: String?
+    @Option(help: ArgumentHelp("A file in the repository, or a URI. Default: docs/<id>.md.", valueName: "path-or-uri")) var source: String?
+    @Option(help: "For a URI source: its revision, which changes when the document does.") var revision: String?
+
+    func run() async throws {
+        let service = try Controller.service(repo: global.repo, configFile: global.config)
+        let path = try await service.createDocumentIndexes(
+            documentId: document, user: user.resolve(service), indexTypes: types.list, collection: collection,
+            source: source, revision: revision)
+        print("declared \(document) in \(path); the next reconcile pass creates its indexes")
+    }
+}
+
+struct Delete: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Declare a document's indexes absent; the reconciler deletes them. The spec stays.",
+        discussion: """
+            Edits only the document's lines in whatever spec file declares it, and commits. To \
+            remove the document altogether, use cleanup.
+
+            Examples:
+              indexops delete doc123                 every index of doc123
+              indexops delete doc123 --types vector  only its vector index
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var user: UserOption
+    @OptionGroup var types: TypesOption
+    @Argument(help: "The document id.") var document: String
+
+    func run() async throws {
+        let service = try Controller.service(repo: global.repo, configFile: global.config)
+        try await service.deleteDocumentIndexes(documentId: document, indexTypes: types.list, user: user.resolve(service))
+        print("declared \(types.list?.joined(separator: ", ") ?? "every index") of \(document) absent; the next reconcile pass deletes them")
+    }
+}
+
+struct Retry: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Retry a document's failed indexes now, whatever their backoff says.",
+        discussion: """
+            Sets the annotation indexops/retry-requested-at to the current time in the document's \
+            spec and commits; the next pass retries its failed indexes once, with a fresh count.
+
+            Example:
+              indexops retry doc123
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var user: UserOption
+    @Argument(help: "The document id.") var document: String
+
+    func run() async throws {
+        let service = try Controller.service(repo: global.repo, configFile: global.config)
+        try await service.retryFailedIndexes(documentId: document, user: user.resolve(service))
+        print("asked for a retry of \(document)'s failed indexes")
+    }
+}
+
+struct Recreate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Rebuild every index of a document.",
+        discussion: """
+            Sets the annotation indexops/recreate-requested-at to the current time and commits; \
+            the next pass rebuilds each of the document's present indexes once.
+
+            Example:
+              indexops recreate doc123
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var user: UserOption
+    @Argument(help: "The document id.") var document: String
+
+    func run() async throws {
+        let service = try Controller.service(repo: global.repo, configFile: global.config)
+        try await service.forceRecreateIndexes(documentId: document, user: user.resolve(service))
+        print("asked for \(document)'s indexes to be rebuilt")
+    }
+}
+
+struct Cleanup: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Remove a document's spec; the reconciler deletes its indexes and status.",
+        discussion: """
+            Removes the document from its spec file (the file when it is the only document in \
+            it), keeping every other line as it is, and commits.
+
+            Example:
+              indexops cleanup doc123
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var user: UserOption
+    @Argument(help: "The document id.") var document: String
+
+    func run() async throws {
+        let service = try Controller.service(repo: global.repo, configFile: global.config)
+        try await service.cleanupDocumentIndexes(documentId: document, user: user.resolve(service))
+        print("removed \(document)'s spec; the next reconcile pass deletes its indexes and status")
+    }
+}

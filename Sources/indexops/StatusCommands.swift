@@ -1,0 +1,151 @@
+import ArgumentParser
+import Foundation
+import IndexOpsController
+import IndexOpsCore
+
+struct Status: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show the state of a document's indexes, of a collection, or of the system.",
+        discussion: """
+            Reads the status files of the branch head (after a fetch, when a remote is configured).
+
+            Examples:
+              indexops status                        counts per state and per index type, failures
+              indexops status doc123                 one document, index by index
+              indexops status --collection handbook  every document of a collection
+              indexops status doc123 -o json         the status file itself
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "A document id. Without it: the whole system, or --collection.") var document: String?
+    @Option(help: "Show every document of this collection.") var collection: String?
+    @Option(name: [.customShort("o"), .long], help: "Output format: table or json.") var output: OutputFormat = .table
+
+    func validate() throws {
+        if document != nil, collection != nil { throw ValidationError("give a document or --collection, not both") }
+    }
+
+    func run() async throws {
+        let service = try Controller.service(repo: global.repo, configFile: global.config)
+        if let document {
+            guard let status = try await service.documentIndexStatus(documentId: document) else {
+                if let declared = try await service.declaration(of: document) {
+                    print("\(document) is declared in \(declared.file):\(declared.line) and not reconciled yet")
+                    return
+                }
+                throw IndexOpsError("unknown document \(document): it has no spec and no status")
+            }
+            switch output {
+            case .json: print(StatusViews.document(status).canonicalText)
+            case .table:
+                print("document:   \(status.documentId)")
+                print("collection: \(status.collection ?? "-")")
+                print("spec:       \(status.specFile ?? "-")")
+                print("")
+                for line in Table.render(StatusTables.header + StatusTables.rows(status, withDocument: false)) { print(line) }
+            }
+            return
+        }
+        if let collection {
+            let statuses = try await service.collectionIndexStatus(collection: collection)
+            switch output {
+            case .json: print(StatusViews.collection(collection, statuses).canonicalText)
+            case .table:
+                guard !statuses.isEmpty else {
+                    Terminal.note("no document of collection \(collection) has a status")
+                    return
+                }
+                let rows = statuses.flatMap { StatusTables.rows($0, withDocument: true) }
+                for line in Table.render([["DOCUMENT"] + StatusTables.header[0]] + rows) { print(line) }
+            }
+            return
+        }
+        let statuses = try await service.systemIndexStatus()
+        let view = StatusViews.system(statuses)
+        switch output {
+        case .json: print(view.canonicalText)
+        case .table:
+            let states = ActualState.allCases.map(\.rawValue)
+            print("\(statuses.count) document\(statuses.count == 1 ? "" : "s"), \(view["indexes"]?["total"]?.intValue ?? 0) indexes")
+            print("")
+            var rows = [["INDEX TYPE"] + states.map { $0.uppercased() }]
+            if case .object(let byType)? = view["indexes"]?["byType"] {
+                for type in byType.keys.sorted() {
+                    rows.append([type] + states.map { String(byType[type]?[$0]?.intValue ?? 0) })
+                }
+            }
+            rows.append(["all"] + states.map { String(view["indexes"]?["byState"]?[$0]?.intValue ?? 0) })
+            for line in Table.render(rows) { print(line) }
+            if case .array(let failed)? = view["failed"], !failed.isEmpty {
+                print("")
+                print("failed:")
+                for item in failed {
+                    let id = item["documentId"]?.stringValue ?? ""
+                    let type = item["indexType"]?.stringValue ?? ""
+                    print("  \(id)/\(type): \(item["errorMessage"]?.stringValue ?? "") (retries: \(item["retryCount"]?.intValue ?? 0))")
+                }
+            }
+        }
+    }
+}
+
+/// The rows of a document's indexes.
+enum StatusTables {
+    static let header = [["INDEX", "STATE", "DESIRED", "RETRIES", "UPDATED", "ERROR"]]
+
+    static func rows(_ status: DocumentStatus, withDocument: Bool) -> [[String]] {
+        status.indexes.keys.sorted().map { type in
+            let entry = status.indexes[type]!
+            let error = entry.errorMessage.map { $0.split(separator: "\n").first.map(String.init) ?? "" } ?? ""
+            let row = [type, entry.actualState.rawValue, entry.desiredState.rawValue, String(entry.retryCount), entry.updatedAt.text,
+                       error.count > 60 ? String(error.prefix(59)) + "…" : error]
+            return withDocument ? [status.documentId] + row : row
+        }
+    }
+}
+
+struct History: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show how a document's indexes changed over time, from git.",
+        discussion: """
+            Walks the history of the document's status file: when, which commit, who, from which \
+            state to which, and the error of a failure. Newest first.
+
+            Examples:
+              indexops history doc123
+              indexops history doc123 -o json
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "The document id.") var document: String
+    @Option(help: "At most this many commits.") var limit = 200
+    @Option(name: [.customShort("o"), .long], help: "Output format: table or json.") var output: OutputFormat = .table
+
+    func run() async throws {
+        let service = try Controller.service(repo: global.repo, configFile: global.config)
+        let items = try await service.history(documentId: document, limit: limit)
+        if items.isEmpty, try await service.declaration(of: document) == nil {
+            throw IndexOpsError("unknown document \(document): it has no spec and no status history")
+        }
+        let formatter = ISO8601DateFormatter()
+        switch output {
+        case .json:
+            print(JSONValue.array(items.map { item in
+                .object([
+                    "time": .string(formatter.string(from: item.time)), "commit": .string(item.commit), "author": .string(item.author),
+                    "indexType": .string(item.indexType), "from": .string(item.from), "to": .string(item.to),
+                    "errorMessage": item.errorMessage.map(JSONValue.string) ?? .null,
+                ])
+            }).canonicalText)
+        case .table:
+            var rows = [["WHEN", "COMMIT", "WHO", "INDEX", "CHANGE", "ERROR"]]
+            for item in items {
+                rows.append([formatter.string(from: item.time), String(item.commit.prefix(7)), item.author, item.indexType,
+                             "\(item.from) -> \(item.to)", item.errorMessage ?? ""])
+            }
+            for line in Table.render(rows) { print(line) }
+        }
+    }
+}
