@@ -189,12 +189,7 @@ extension ControllerConfig: Decodable {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        let apiVersion = try c.decode(String.self, forKey: .apiVersion)
-        guard apiVersion == DocumentIndex.apiVersion else {
-            throw DecodingProblem("unsupported apiVersion \"\(apiVersion)\" (expected \(DocumentIndex.apiVersion))", at: .value("apiVersion"))
-        }
-        let kind = try c.decode(String.self, forKey: .kind)
-        guard kind == Self.kind else { throw DecodingProblem("kind \"\(kind)\" is not \(Self.kind)", at: .value("kind")) }
+        try checkTypeMeta(c, apiVersion: .apiVersion, kind: .kind, expected: Self.kind)
         self.init()
         repository = try c.decodeIfPresent(RepositorySettings.self, forKey: .repository) ?? repository
         reconcile = try c.decodeIfPresent(ReconcileSettings.self, forKey: .reconcile) ?? reconcile

@@ -98,14 +98,7 @@ extension DocumentIndex: Decodable {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        let apiVersion = try c.decode(String.self, forKey: .apiVersion)
-        guard apiVersion == Self.apiVersion else {
-            throw DecodingProblem("unsupported apiVersion \"\(apiVersion)\" (expected \(Self.apiVersion))", at: .value("apiVersion"))
-        }
-        let kind = try c.decode(String.self, forKey: .kind)
-        guard kind == Self.kind else {
-            throw DecodingProblem("kind \"\(kind)\" is not \(Self.kind)", at: .value("kind"))
-        }
+        try checkTypeMeta(c, apiVersion: .apiVersion, kind: .kind, expected: Self.kind)
         metadata = try c.decode(Metadata.self, forKey: .metadata)
         spec = try c.decode(Spec.self, forKey: .spec)
     }
@@ -241,6 +234,16 @@ extension Source: Decodable {
         }
         return nil
     }
+}
+
+/// Checks the `apiVersion` and `kind` every resource starts with.
+func checkTypeMeta<Key: CodingKey>(_ c: KeyedDecodingContainer<Key>, apiVersion: Key, kind: Key, expected: String) throws {
+    let version = try c.decode(String.self, forKey: apiVersion)
+    guard version == DocumentIndex.apiVersion else {
+        throw DecodingProblem("unsupported apiVersion \"\(version)\" (expected \(DocumentIndex.apiVersion))", at: .value("apiVersion"))
+    }
+    let actual = try c.decode(String.self, forKey: kind)
+    guard actual == expected else { throw DecodingProblem("kind \"\(actual)\" is not \(expected)", at: .value("kind")) }
 }
 
 /// A coding key for mappings whose keys are data (annotations, index types).

@@ -96,14 +96,11 @@ struct Retry: AsyncParsableCommand {
             """
     )
 
-    @OptionGroup var global: GlobalOptions
-    @OptionGroup var user: UserOption
-    @Argument(help: "The document id.") var document: String
+    @OptionGroup var request: AnnotationRequest
 
     func run() async throws {
-        let service = try Controller.service(repo: global.repo, configFile: global.config)
-        try await service.retryFailedIndexes(documentId: document, user: user.resolve(service))
-        print("asked for a retry of \(document)'s failed indexes")
+        try await request.run { try await $0.retryFailedIndexes(documentId: $1, user: $2) }
+        print("asked for a retry of \(request.document)'s failed indexes")
     }
 }
 
@@ -119,14 +116,23 @@ struct Recreate: AsyncParsableCommand {
             """
     )
 
+    @OptionGroup var request: AnnotationRequest
+
+    func run() async throws {
+        try await request.run { try await $0.forceRecreateIndexes(documentId: $1, user: $2) }
+        print("asked for \(request.document)'s indexes to be rebuilt")
+    }
+}
+
+/// What retry and recreate take: a document and who asks.
+struct AnnotationRequest: ParsableArguments {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var user: UserOption
     @Argument(help: "The document id.") var document: String
 
-    func run() async throws {
+    func run(_ call: (IndexService, String, String) async throws -> Void) async throws {
         let service = try Controller.service(repo: global.repo, configFile: global.config)
-        try await service.forceRecreateIndexes(documentId: document, user: user.resolve(service))
-        print("asked for \(document)'s indexes to be rebuilt")
+        try await call(service, document, try await user.resolve(service))
     }
 }
 
