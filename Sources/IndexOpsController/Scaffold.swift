@@ -52,7 +52,7 @@ public enum Scaffold {
         let manager = FileManager.default
         if !manager.fileExists(atPath: root + "/.git") {
             try manager.createDirectory(atPath: root, withIntermediateDirectories: true)
-            try Repository.initialize(at: root, branch: "main")
+            _ = try Repository.initialize(at: root, branch: "main")
             written.append(root + "/.git")
         }
         var added: [String] = []
