@@ -17,11 +17,12 @@ struct Indexops: AsyncParsableCommand {
               indexops reconcile --once              one pass: build and delete indexes
               indexops search "vector index"         query the built-in indexes
               indexops validate --repo ~/index-specs work on another repository
+              indexops run --config indexops.yaml   run as a sidecar daemon
 
             Exit status: 0 ok; 1 problems found; 2 usage or environment error.
             """,
         version: "0.1.0",
-        subcommands: [Validate.self, Reconcile.self, Plan.self, Search.self]
+        subcommands: [Validate.self, Reconcile.self, Plan.self, Search.self, Run.self]
     )
 }
 
