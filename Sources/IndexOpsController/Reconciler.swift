@@ -305,6 +305,8 @@ public actor Reconciler {
             return .succeeded(data)
         } catch let error as IndexerError {
             return .failed(error.message)
+        } catch is CancellationError {
+            return .failed("cancelled: indexops was stopping")
         } catch {
             return .failed(String(describing: error))
         }
