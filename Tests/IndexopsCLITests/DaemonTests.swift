@@ -229,6 +229,35 @@ struct DaemonTests {
         #expect(daemon.stderr.contains("Shutting down"))
     }
 
+    /// An operation that outlives the grace period is cancelled (its program's process group
+    /// is terminated); its failure is committed and pushed and the process still exits 0,
+    /// long before the operation would have ended.
+    @Test func sigtermPastTheGracePeriodCancels() throws {
+        let world = try World()
+        defer { world.cleanup() }
+        let script = world.root.appendingPathComponent("stuck-indexer")
+        try Data("#!/bin/sh\ncat >/dev/null\ntouch \"$LEDGER/started\"\nsleep 300\n".utf8).write(to: script)
+        chmod(script.path, 0o755)
+        let config = try Self.config(
+            world, extraTypes: "  stuck: { driver: exec, command: [\"./stuck-indexer\"], env: { LEDGER: \"\(world.ledger.path)\" } }")
+        try world.write("specs/doc123.yaml", Self.spec("doc123", indexes: "stuck: present"))
+        try FileManager.default.removeItem(at: world.person.appendingPathComponent("specs/handbook"))
+        try world.push("A stuck index")
+
+        let daemon = try DaemonProcess(["--config", config, "--shutdown-grace", "1s"], in: world.root)
+        defer { daemon.stop() }
+        let started = world.ledger.appendingPathComponent("started")
+        try Harness.waitFor(seconds: 120) { FileManager.default.fileExists(atPath: started.path) }
+        daemon.signal(SIGTERM)
+        try Harness.waitFor(seconds: 60) { !daemon.process.isRunning }
+        #expect(daemon.process.terminationStatus == 0, "\(daemon.stderr)")
+        #expect(daemon.stderr.contains("The grace period ended"))
+        try world.pull()
+        let status = try world.status("doc123")
+        #expect(status.contains("\"actualState\": \"failed\""), "\(status)")
+        #expect(status.contains("cancelled: indexops was stopping"))
+    }
+
     /// Flags beat the environment, which beats the file; secrets stay out of the printout.
     @Test func printConfig() throws {
         let world = try World()
