@@ -41,10 +41,20 @@ final class ReconcileLoop: Service, Sendable {
     }
 
     func run() async throws {
-        await withGracefulShutdownHandler {
-            await loop()
-        } onGracefulShutdown: {
-            self.shutDown()
+        // Cancelled (another service failed, say the server could not bind): stop at once.
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                await loop()
+            } onGracefulShutdown: {
+                self.shutDown()
+            }
+        } onCancel: {
+            let running = control.withLock { c -> Task<Void, Never>? in
+                c.stopping = true
+                return c.pass
+            }
+            running?.cancel()
+            wakeup.signal()
         }
     }
 
@@ -54,12 +64,13 @@ final class ReconcileLoop: Service, Sendable {
         var first = true
         while !stopping {
             let readAll = first
-            let task = Task { await self.runPass(readAll: readAll) }
-            let startedWhileStopping = control.withLock { c -> Bool in
-                c.pass = task
-                return c.stopping
+            // Started under the lock, so that a shutdown either sees this pass or stops the loop.
+            let started = control.withLock { c -> Task<Void, Never>? in
+                guard !c.stopping else { return nil }
+                c.pass = Task { await self.runPass(readAll: readAll) }
+                return c.pass
             }
-            if startedWhileStopping { await reconciler.drain() }
+            guard let task = started else { break }
             await task.value
             control.withLock { $0.pass = nil }
             first = false
