@@ -258,6 +258,33 @@ struct DaemonTests {
         #expect(status.contains("cancelled: indexops was stopping"))
     }
 
+    /// A pass that hangs: not ready (no pass has succeeded) and, once no pass has ended within
+    /// 3 intervals plus the operation timeout, not healthy either.
+    @Test func probesFailWhileThePassHangs() throws {
+        let world = try World()
+        defer { world.cleanup() }
+        let script = world.root.appendingPathComponent("stuck-indexer")
+        try Data("#!/bin/sh\ncat >/dev/null\ntouch \"$LEDGER/started\"\nsleep 300\n".utf8).write(to: script)
+        chmod(script.path, 0o755)
+        // The type's own timeout (5m) outlasts the health window of 3 × 1s + 1s.
+        let config = try Self.config(
+            world, reconcile: ", operationTimeout: 1s",
+            extraTypes: "  stuck: { driver: exec, command: [\"./stuck-indexer\"], timeout: 5m, env: { LEDGER: \"\(world.ledger.path)\" } }")
+        try world.write("specs/doc123.yaml", Self.spec("doc123", indexes: "stuck: present"))
+        try FileManager.default.removeItem(at: world.person.appendingPathComponent("specs/handbook"))
+        try world.push("A stuck index")
+
+        let daemon = try DaemonProcess(["--config", config, "--interval", "1s", "--shutdown-grace", "1s"], in: world.root)
+        defer { daemon.stop() }
+        try Harness.waitFor(seconds: 120) { FileManager.default.fileExists(atPath: world.ledger.appendingPathComponent("started").path) }
+        #expect(try daemon.get("/readyz").status == 503)
+        try Self.waitForStatus(daemon, "/healthz", 503)
+        #expect(try daemon.get("/readyz").status == 503)
+        daemon.signal(SIGTERM)
+        try Harness.waitFor(seconds: 60) { !daemon.process.isRunning }
+        #expect(daemon.process.terminationStatus == 0)
+    }
+
     /// Flags beat the environment, which beats the file; secrets stay out of the printout.
     @Test func printConfig() throws {
         let world = try World()
