@@ -17,7 +17,7 @@ struct Indexops: AsyncParsableCommand {
               indexops reconcile --once              one pass: build and delete indexes
               indexops search "vector index"         query the built-in indexes
               indexops validate --repo ~/index-specs work on another repository
-              indexops run --config indexops.yaml   run as a sidecar daemon
+              indexops run --config indexops.yaml    run as a sidecar daemon
 
             Exit status: 0 ok; 1 problems found; 2 usage or environment error.
             """,
