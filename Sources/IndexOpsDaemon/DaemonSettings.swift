@@ -14,12 +14,19 @@ public enum LogFormat: String, Sendable, CaseIterable {
 
 /// The values `indexops run` takes from its flags; `nil`: not given.
 public struct DaemonFlags: Sendable {
+    /// `--config`.
     public var configFile: String?
+    /// `--listen`.
     public var listen: String?
+    /// `--interval`.
     public var interval: String?
+    /// `--webhook-secret-file`.
     public var webhookSecretFile: String?
+    /// `--log-format`.
     public var logFormat: String?
+    /// `--log-level`.
     public var logLevel: String?
+    /// `--shutdown-grace`.
     public var shutdownGrace: String?
 
     /// Creates flags, none given.
@@ -152,7 +159,9 @@ public struct DaemonSettings: Sendable {
 
 /// `host:port` as the server binds it.
 public struct ListenAddress: Sendable, Hashable {
+    /// The host name or address.
     public var host: String
+    /// The port; 0: any free port.
     public var port: Int
 
     /// Parses `host:port` (`[::1]:8080` for IPv6); `nil` when it is not one.

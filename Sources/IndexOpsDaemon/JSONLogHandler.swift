@@ -8,7 +8,9 @@ import Logging
 /// of the fixed keys is prefixed with `field_`. Lines are written whole, so concurrent tasks
 /// never interleave them.
 public struct JSONLogHandler: LogHandler {
+    /// Fields added to every line of the logger.
     public var metadata: Logger.Metadata = [:]
+    /// The lowest level written.
     public var logLevel: Logger.Level = .info
     private let label: String
 
@@ -17,11 +19,13 @@ public struct JSONLogHandler: LogHandler {
         self.label = label
     }
 
+    /// One field of ``metadata``.
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
         set { metadata[key] = newValue }
     }
 
+    /// Writes one line.
     public func log(
         level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?, source: String,
         file: String, function: String, line: UInt
