@@ -43,6 +43,10 @@ public struct PassReport: Sendable {
     public var statuses: [String: DocumentStatus] = [:]
     /// Index entries that are failed after the pass.
     public var failedIndexes: [IndexKey] = []
+    /// How long fetching and fast-forwarding took (`nil`: no remote, or a dry run).
+    public var syncDuration: Duration?
+    /// How long pushing took (`nil`: nothing was pushed).
+    public var pushDuration: Duration?
 
     static func failed(_ statuses: [String: DocumentStatus]) -> [IndexKey] {
         statuses.values.flatMap { s in s.indexes.filter { $0.value.actualState == .failed }.map { IndexKey(s.documentId, $0.key) } }.sorted()
@@ -65,6 +69,7 @@ public actor Reconciler {
     private let logger: Logger
     private let clock: @Sendable () -> Date
     private let lock: ControllerLock
+    private var draining = false
 
     /// Opens the workspace and builds the indexers.
     ///
@@ -110,7 +115,9 @@ public actor Reconciler {
 
         // 1. Sync.
         if let remote = workspace.remote, !options.dryRun {
+            let started = ContinuousClock.now
             let result = try repository.sync(remote, replaying: statusDir)
+            report.syncDuration = ContinuousClock.now - started
             if result.moved, let head = result.head { try repository.publish(to: head) }
         }
         guard let head = try repository.branchTip(workspace.branch) else {
@@ -175,7 +182,9 @@ public actor Reconciler {
 
         // 6. Push and publish.
         if let remote = workspace.remote, try needsPush() {
+            let started = ContinuousClock.now
             let result = try repository.push(remote, replaying: statusDir)
+            report.pushDuration = ContinuousClock.now - started
             report.pushed = result.pushed
             if let newHead = result.head, result.replayedCommits > 0 { try repository.publish(to: newHead) }
         }
@@ -187,6 +196,14 @@ public actor Reconciler {
             diagnostics: report.diagnostics, brake: plan.brake, failed: report.failedIndexes
         ).save(workspace.stateDirectory)
         return report
+    }
+
+    /// Makes the running pass, and every later one, start no new operation: the operations
+    /// running end, their results are committed and pushed, and the operations not started keep
+    /// their committed `creating`/`deleting` intent, which the next start runs. For a graceful
+    /// shutdown.
+    public func drain() {
+        draining = true
     }
 
     /// The statuses of the branch head, for the status commands.
@@ -207,7 +224,7 @@ public actor Reconciler {
         let settings = PlannerSettings(config)
         await withTaskGroup(of: (PlannedOperation, OperationOutcome).self) { group in
             func startNext() {
-                guard let operation = pending.popFirst() else { return }
+                guard !draining, let operation = pending.popFirst() else { return }
                 let key = operation.key
                 logger.info("Reconciling \(key.documentId):\(key.indexType)", metadata: [
                     "document_id": "\(key.documentId)", "index_type": "\(key.indexType)",
@@ -291,6 +308,8 @@ public actor Reconciler {
             return .succeeded(data)
         } catch let error as IndexerError {
             return .failed(error.message)
+        } catch is CancellationError {
+            return .failed("cancelled: indexops was stopping")
         } catch {
             return .failed(String(describing: error))
         }

@@ -20,13 +20,14 @@ struct Indexops: AsyncParsableCommand {
               indexops status                        how the indexes are
               indexops history doc123                how doc123's indexes changed
               indexops search "vector index"         query the built-in indexes
+              indexops run --config indexops.yaml    run as a sidecar daemon
 
             Exit status: 0 ok; 1 problems found; 2 usage or environment error.
             """,
         version: "0.1.0",
         subcommands: [
             Init.self, Validate.self, Create.self, Delete.self, Status.self, Retry.self, Recreate.self, Cleanup.self,
-            History.self, Plan.self, Reconcile.self, Search.self,
+            History.self, Plan.self, Reconcile.self, Search.self, Run.self,
         ]
     )
 }

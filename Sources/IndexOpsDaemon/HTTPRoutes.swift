@@ -1,0 +1,104 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import IndexOpsController
+import IndexOpsCore
+import Logging
+import NIOCore
+
+/// The daemon's HTTP routes (DESIGN.md §7):
+///
+/// - `GET /healthz`: 200 while the loop runs and a pass ended within 3 intervals plus the
+///   operation timeout, else 503.
+/// - `GET /readyz`: 200 after the first pass that did not fail, else 503.
+/// - `GET /metrics`: Prometheus text.
+/// - `POST /hooks/git`: a signed webhook (``WebhookSignature``) triggers a pass: 202. A body
+///   over 1 MiB: 413; a missing or wrong signature: 401; no secret configured: 404 (the
+///   webhook is off).
+/// - `GET /api/v1/status`, `/api/v1/status/{document}`, `/api/v1/collections/{collection}`:
+///   ``StatusViews`` JSON; 404 with `{"error": …}` for an unknown document or collection.
+/// - `GET /`: the HTML status page.
+enum HTTPRoutes {
+    /// The largest webhook body read.
+    static let maxWebhookBody = 1 << 20
+
+    static func router(
+        reconciler: Reconciler, loop: ReconcileLoop, state: DaemonState, metrics: DaemonMetrics,
+        config: ControllerConfig, webhook: WebhookSignature?, logger: Logger
+    ) -> Router<BasicRequestContext> {
+        let router = Router()
+        let healthWindow = config.reconcile.interval * 3 + config.reconcile.operationTimeout
+        let branch = config.repository.branch
+
+        router.get("/healthz") { _, _ in
+            state.isHealthy(window: healthWindow) ? text(.ok, "ok\n") : text(.serviceUnavailable, "no pass ended lately\n")
+        }
+        router.get("/readyz") { _, _ in
+            state.isReady ? text(.ok, "ready\n") : text(.serviceUnavailable, "no pass has succeeded yet\n")
+        }
+        router.get("/metrics") { _, _ in
+            text(.ok, metrics.text(), contentType: "text/plain; version=0.0.4; charset=utf-8")
+        }
+        router.post("/hooks/git") { request, _ in
+            guard let webhook else { return json(.notFound, error: "the webhook is off: no server.webhookSecretFile is configured") }
+            if let length = request.headers[.contentLength].flatMap(Int.init), length > maxWebhookBody {
+                metrics.webhook("too_large")
+                return json(.contentTooLarge, error: "the body is larger than 1 MiB")
+            }
+            let body: ByteBuffer
+            do {
+                body = try await request.body.collect(upTo: maxWebhookBody)
+            } catch is NIOTooManyBytesError {
+                metrics.webhook("too_large")
+                return json(.contentTooLarge, error: "the body is larger than 1 MiB")
+            }
+            let signed = webhook.verify(body: Array(buffer: body)) { name in
+                HTTPField.Name(name).flatMap { request.headers[$0] }
+            }
+            guard signed else {
+                metrics.webhook("unauthorized")
+                logger.warning("Rejected a webhook with a missing or wrong signature")
+                return json(.unauthorized, error: "missing or wrong signature")
+            }
+            metrics.webhook("accepted")
+            logger.info("Webhook accepted: a pass is due")
+            loop.trigger()
+            return json(.accepted, .object(["triggered": .bool(true)]))
+        }
+        router.get("/api/v1/status") { _, _ in
+            json(.ok, StatusViews.system(Array(try await reconciler.statuses().values)))
+        }
+        router.get("/api/v1/status/:document") { _, context in
+            let id = try context.parameters.require("document")
+            guard let status = try await reconciler.statuses()[id] else {
+                return json(.notFound, error: "no status for document \"\(id)\"")
+            }
+            return json(.ok, StatusViews.document(status))
+        }
+        router.get("/api/v1/collections/:collection") { _, context in
+            let name = try context.parameters.require("collection")
+            let statuses = Array(try await reconciler.statuses().values)
+            guard statuses.contains(where: { $0.collection == name }) else {
+                return json(.notFound, error: "no document in collection \"\(name)\"")
+            }
+            return json(.ok, StatusViews.collection(name, statuses))
+        }
+        router.get("/") { _, _ in
+            let statuses = Array(try await reconciler.statuses().values)
+            return text(.ok, StatusPage.render(statuses: statuses, snapshot: state.snapshot(), branch: branch), contentType: "text/html; charset=utf-8")
+        }
+        return router
+    }
+
+    private static func text(_ status: HTTPResponse.Status, _ body: String, contentType: String = "text/plain; charset=utf-8") -> Response {
+        Response(status: status, headers: [.contentType: contentType], body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
+    }
+
+    private static func json(_ status: HTTPResponse.Status, _ value: JSONValue) -> Response {
+        text(status, value.canonicalText + "\n", contentType: "application/json")
+    }
+
+    private static func json(_ status: HTTPResponse.Status, error: String) -> Response {
+        json(status, .object(["error": .string(error)]))
+    }
+}

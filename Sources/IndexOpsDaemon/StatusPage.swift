@@ -1,0 +1,92 @@
+import IndexOpsCore
+
+/// The HTML status page at `GET /`: counts per state, failed indexes with their errors, the
+/// last passes and the recent status commits. No JavaScript; every text that comes from the
+/// repository or an indexer is escaped.
+enum StatusPage {
+    static func render(statuses: [DocumentStatus], snapshot: DaemonState.Snapshot, branch: String) -> String {
+        var counts = Dictionary(uniqueKeysWithValues: ActualState.allCases.map { ($0, 0) })
+        var failed: [(id: String, type: String, entry: IndexStatus)] = []
+        for status in statuses.sorted(by: { $0.documentId < $1.documentId }) {
+            for (type, entry) in status.indexes.sorted(by: { $0.key < $1.key }) {
+                counts[entry.actualState, default: 0] += 1
+                if entry.actualState == .failed { failed.append((status.documentId, type, entry)) }
+            }
+        }
+        var html = """
+            <!doctype html>
+            <html lang="en"><head><meta charset="utf-8"><title>indexops</title>
+            <meta name="viewport" content="width=device-width, initial-scale=1">
+            <style>
+            body { font: 15px/1.4 system-ui, sans-serif; margin: 2em auto; max-width: 60em; padding: 0 1em; color: #222; }
+            table { border-collapse: collapse; margin-bottom: 1.5em; }
+            th, td { text-align: left; padding: .25em .8em; border-bottom: 1px solid #ddd; vertical-align: top; }
+            td.n { text-align: right; font-variant-numeric: tabular-nums; }
+            code { font-size: 90%; }
+            .failed, .error, .problems { color: #b00020; }
+            .ok, .present { color: #0a6b2d; }
+            </style></head><body>
+            <h1>indexops</h1>
+            <p>Branch <code>\(escape(branch))</code>: \(statuses.count) documents, \(counts.values.reduce(0, +)) indexes.
+            \(snapshot.succeededOnce ? "Ready." : "Not ready yet: no pass has succeeded.")</p>
+            <h2>Indexes per state</h2>
+            <table><tr><th>state</th><th>indexes</th></tr>
+
+            """
+        for state in ActualState.allCases {
+            html += "<tr><td class=\"\(state.rawValue)\">\(state.rawValue)</td><td class=\"n\">\(counts[state] ?? 0)</td></tr>\n"
+        }
+        html += "</table>\n<h2>Failed indexes</h2>\n"
+        if failed.isEmpty {
+            html += "<p>None.</p>\n"
+        } else {
+            html += "<table><tr><th>document</th><th>type</th><th>error</th><th>retries</th><th>next retry</th></tr>\n"
+            for f in failed {
+                html += "<tr><td><code>\(escape(f.id))</code></td><td>\(escape(f.type))</td>"
+                html += "<td class=\"failed\">\(escape(f.entry.errorMessage ?? ""))</td><td class=\"n\">\(f.entry.retryCount)</td>"
+                html += "<td>\(escape(f.entry.nextRetryAt?.text ?? "—"))</td></tr>\n"
+            }
+            html += "</table>\n"
+        }
+        html += "<h2>Last passes</h2>\n"
+        if snapshot.passes.isEmpty {
+            html += "<p>No pass has ended yet.</p>\n"
+        } else {
+            html += "<table><tr><th>ended</th><th>duration</th><th>result</th><th>what</th></tr>\n"
+            for p in snapshot.passes {
+                html += "<tr><td>\(escape(p.endedAt.text))</td><td class=\"n\">\(escape(DurationText.format(p.duration)))</td>"
+                html += "<td class=\"\(escape(p.result))\">\(escape(p.result))</td><td>\(escape(p.summary))</td></tr>\n"
+            }
+            html += "</table>\n"
+        }
+        html += "<h2>Recent status commits</h2>\n"
+        if snapshot.commits.isEmpty {
+            html += "<p>None since this process started.</p>\n"
+        } else {
+            html += "<table><tr><th>commit</th><th>pass ended</th><th>pass</th></tr>\n"
+            for c in snapshot.commits {
+                html += "<tr><td><code>\(escape(String(c.commit.prefix(12))))</code></td><td>\(escape(c.at.text))</td><td>\(escape(c.summary))</td></tr>\n"
+            }
+            html += "</table>\n"
+        }
+        html += "<p>JSON: <a href=\"/api/v1/status\">/api/v1/status</a> · metrics: <a href=\"/metrics\">/metrics</a></p>\n</body></html>\n"
+        return html
+    }
+
+    /// Text made safe for HTML element content and attribute values.
+    static func escape(_ text: String) -> String {
+        var out = ""
+        out.reserveCapacity(text.utf8.count)
+        for c in text {
+            switch c {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            default: out.append(c)
+            }
+        }
+        return out
+    }
+}
