@@ -172,6 +172,30 @@ struct DaemonTests {
         #expect(try daemon.get("/healthz").status == 200)
     }
 
+    /// Webhooks during a pass are not lost: they make one more pass after it.
+    @Test func webhookDuringAPassRunsOneMoreAfterIt() throws {
+        let world = try World()
+        defer { world.cleanup() }
+        let script = world.root.appendingPathComponent("slow-indexer")
+        try Data("#!/bin/sh\ncat >/dev/null\ntouch \"$LEDGER/started\"\nsleep 5\necho '{\"indexData\": {}}'\n".utf8).write(to: script)
+        chmod(script.path, 0o755)
+        let config = try Self.config(
+            world, extraTypes: "  slow: { driver: exec, command: [\"./slow-indexer\"], env: { LEDGER: \"\(world.ledger.path)\" } }")
+        try world.write("specs/doc123.yaml", Self.spec("doc123", indexes: "slow: present"))
+        try FileManager.default.removeItem(at: world.person.appendingPathComponent("specs/handbook"))
+        try world.push("A slow index")
+        let daemon = try DaemonProcess(["--config", config], in: world.root)
+        defer { daemon.stop() }
+        try Harness.waitFor(seconds: 120) { FileManager.default.fileExists(atPath: world.ledger.appendingPathComponent("started").path) }
+        for _ in 0..<2 {
+            #expect(try daemon.request("POST", "/hooks/git", headers: ["X-Gitlab-Token: topsecret"]).status == 202)
+        }
+        #expect(try daemon.get("/readyz").status == 503, "the first pass is still running")
+        try Harness.waitFor(seconds: 120) { (try? daemon.metricSum("indexops_passes_total")) ?? 0 >= 2 }
+        #expect(try daemon.metric("indexops_passes_total{result=\"ok\"}") == 1)
+        #expect(try daemon.metric("indexops_passes_total{result=\"idle\"}") == 1)
+    }
+
     /// Without a secret file the webhook is off: 404.
     @Test func webhookOff() throws {
         let world = try World()
