@@ -73,7 +73,8 @@ struct StatusWriter {
                 : "indexops: status updated"
         }
         if lines.isEmpty, !extra.isEmpty, files.isEmpty { summary = "indexops: spec diagnostics updated" }
-        var body = lines.prefix(200).joined(separator: "\n")
+        let sorted = lines.sorted()
+        var body = sorted.prefix(200).joined(separator: "\n")
         if lines.count > 200 { body += "\n… and \(lines.count - 200) more" }
         return summary + "\n\n" + (body.isEmpty ? "" : body + "\n\n") + "Indexops-Spec-Commit: \(specCommit.hex)\n"
     }

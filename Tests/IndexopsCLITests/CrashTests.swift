@@ -38,12 +38,14 @@ struct CrashTests {
                 // The specs change between two crashes: two documents go, two come, a source changes.
                 for id in ["doc1", "doc2"] { try FileManager.default.removeItem(at: world.person.appendingPathComponent("specs/\(id).yaml")) }
                 for id in ["doc9", "doc10"] { try world.write("specs/\(id).yaml", PeopleSpec.spec(id, source: "docs/doc123.md")) }
-                try world.write("docs/doc123.md", "Changed between two crashes.\n")
                 try world.push("Change the specs mid-way")
                 declared.subtract(["doc1", "doc2"])
                 declared.formUnion(["doc9", "doc10"])
             }
-            let running = try Harness.start(["reconcile", "--once", "--force", "--config", world.config], in: world.root)
+            // Every run has work to do: the source of every document changes.
+            try world.write("docs/doc123.md", "Version \(run) of the shared source.\n")
+            try world.push("Version \(run)")
+            let running = try Harness.start(["reconcile", "--once", "--config", world.config], in: world.root)
             usleep(UInt32(random.next() % 600_000))
             if running.process.isRunning { killedMidway += 1 }
             kill(running.process.processIdentifier, SIGKILL)
@@ -62,6 +64,8 @@ struct CrashTests {
         for id in declared {
             let status = try world.status(id)
             #expect(status.components(separatedBy: "\"actualState\": \"present\"").count == 3, "\(id): \(status)")
+            let indexed = try String(contentsOf: world.ledger.appendingPathComponent(id), encoding: .utf8)
+            #expect(status.contains("\"observedRevision\": \"\(indexed)\""), "\(id): the ledger holds the last revision")
         }
         for id in ["doc1", "doc2"] { #expect(try !world.statusExists(id)) }
         try Harness.git(["fsck", "--strict", "--no-progress"], in: world.remote)
