@@ -70,6 +70,11 @@ public actor Reconciler {
     private let clock: @Sendable () -> Date
     private let lock: ControllerLock
     private var draining = false
+    /// A pass is running: passes never overlap, even if a caller asks twice.
+    private var passing = false
+    /// Someone else's commit came in after this pass read the head (a commit on a moved
+    /// branch, a replayed push): the pass did not plan against it.
+    private var sawForeignCommits = false
 
     /// Opens the workspace and builds the indexers.
     ///
@@ -107,6 +112,10 @@ public actor Reconciler {
 
     /// Runs one pass: sync, read, plan, execute, publish.
     public func pass(_ options: PassOptions = PassOptions()) async throws -> PassReport {
+        guard !passing else { throw IndexOpsError("a pass is already running") }
+        passing = true
+        sawForeignCommits = false
+        defer { passing = false }
         var report = PassReport()
         // No other indexops holds this clone (the controller lock), so a git lock that no
         // process has open and that is older than a moment was left by a killed one.
@@ -186,13 +195,18 @@ public actor Reconciler {
             let result = try repository.push(remote, replaying: statusDir)
             report.pushDuration = ContinuousClock.now - started
             report.pushed = result.pushed
-            if let newHead = result.head, result.replayedCommits > 0 { try repository.publish(to: newHead) }
+            if let newHead = result.head, result.replayedCommits > 0 {
+                sawForeignCommits = true
+                try repository.publish(to: newHead)
+            }
         }
         report.statuses = current
         report.failedIndexes = PassReport.failed(current)
         let newHead = try repository.branchTip(workspace.branch)
         PassState(
-            head: newHead?.hex ?? head.hex, config: fingerprint, nextDueAt: Self.nextDue(current, plan: plan, settings: config),
+            // The next pass may end at once only if every commit since the head this pass
+            // read is its own.
+            head: sawForeignCommits ? head.hex : newHead?.hex ?? head.hex, config: fingerprint, nextDueAt: Self.nextDue(current, plan: plan, settings: config),
             diagnostics: report.diagnostics, brake: plan.brake, failed: report.failedIndexes
         ).save(workspace.stateDirectory)
         return report
@@ -338,6 +352,7 @@ public actor Reconciler {
         while true {
             attempts += 1
             let parent = try repository.branchTip(workspace.branch)
+            if parent != (report.commits.last ?? report.specCommit) { sawForeignCommits = true }
             let signature = Signature(name: config.repository.authorName, email: config.repository.authorEmail, time: clock())
             do {
                 if let id = try repository.commit(edits, on: workspace.branch, parent: parent, message: message, author: signature) {
@@ -347,6 +362,7 @@ public actor Reconciler {
                 writer.reset()
                 return
             } catch let error as GitError where error.code == .modified && attempts < 5 {
+                sawForeignCommits = true
                 logger.info("The branch moved while committing; committing again on the new head")
             }
         }

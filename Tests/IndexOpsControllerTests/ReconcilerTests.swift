@@ -214,6 +214,35 @@ struct ReconcilerTests {
         #expect(!(try repo.read("status/_diagnostics.json")).contains("deletions held"))
     }
 
+    @Test func aSpecCommittedDuringAPassIsReconciledByTheNext() async throws {
+        defer { repo.cleanup() }
+        let reconciler = try reconciler()
+        let repo = self.repo
+        await vector.setDuringFirstCreate {
+            try repo.write("specs/c.yaml", PeopleRepository.spec("doc-c", source: "docs/doc-a.md", indexes: "{ vector: present }"))
+            try repo.commitAll("Add c while indexops works")
+        }
+        let first = try await reconciler.pass()
+        #expect(!first.outcomes.contains { $0.operation.key.documentId == "doc-c" })
+        let next = try await reconciler.pass()
+        #expect(!next.idle, "the pass did not plan against the commit that came in: the next one must")
+        #expect(next.outcomes.map { "\($0.operation.key)" } == ["doc-c/vector"])
+    }
+
+    @Test func misspeltKindOrUnreadableNameHoldsTheDocument() async throws {
+        defer { repo.cleanup() }
+        let reconciler = try reconciler()
+        _ = try await reconciler.pass()
+        try repo.write("specs/a.yaml", PeopleRepository.spec("doc-a").replacingOccurrences(of: "kind: DocumentIndex", with: "kind: DocumentIndx"))
+        try repo.write("specs/b.yaml", PeopleRepository.spec("doc-b").replacingOccurrences(of: "metadata:", with: "metdata:"))
+        try repo.commitAll("Two typos")
+        let report = try await reconciler.pass()
+        #expect(report.outcomes.isEmpty, "a typo deletes nothing")
+        #expect(report.plan.held.keys.map(\.documentId).sorted() == ["doc-a", "doc-a", "doc-b"])
+        #expect(report.diagnostics.map(\.description).contains("specs/a.yaml:2:7: warning: unknown kind \"DocumentIndx\"; only DocumentIndex is read from specs (skipped)"))
+        #expect(await vector.live.keys.sorted() == ["doc-a", "doc-b"])
+    }
+
     @Test func personCommittingDuringThePassIsKept() async throws {
         defer { repo.cleanup() }
         let reconciler = try reconciler()

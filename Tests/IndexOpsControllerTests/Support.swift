@@ -90,8 +90,17 @@ actor LedgerIndexer: Indexer {
     private(set) var calls: [String] = []
     var failing: Set<String> = []
 
+    /// Runs once, in the first create: lets a test act while a pass is under way.
+    var duringFirstCreate: (@Sendable () throws -> Void)?
+
+    func setDuringFirstCreate(_ action: @escaping @Sendable () throws -> Void) { duringFirstCreate = action }
+
     func create(_ request: IndexRequest) async throws -> JSONValue {
         calls.append("create \(request.documentId)/\(request.indexType)")
+        if let action = duringFirstCreate {
+            duringFirstCreate = nil
+            try action()
+        }
         if failing.contains(request.documentId) { throw IndexerError("connection refused") }
         live[request.documentId] = request.revision
         return .object(["bytes": .int(Int64(request.content?.count ?? 0))])
