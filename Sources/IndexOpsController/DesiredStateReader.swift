@@ -45,7 +45,8 @@ final class DesiredStateReader {
             guard entry.kind == .file || entry.kind == .executable else {
                 snapshot.diagnostics.append(Diagnostic(
                     file: entry.path, line: 1, column: 1, severity: .warning, code: "symlink",
-                    message: "spec file is a \(entry.kind.rawValue); it is never followed (skipped)"))
+                    message: "spec file is a \(entry.kind.rawValue); it is never followed (skipped, its documents held)"))
+                snapshot.held.formUnion(statusSpecFiles.filter { $0.value == entry.path }.keys)
                 continue
             }
             var file: SpecFile

@@ -18,10 +18,11 @@ public struct SpecResource: Sendable {
 
 /// What one spec file holds: its resources, its problems, and what must be held because of them.
 ///
-/// A file that did not parse to the end (``isComplete`` is false) may hold documents that were
-/// never read: the reconciler holds every document it last saw in that file, never treating
-/// them as removed. A document that parsed but broke the schema is held by id when its
-/// `metadata.name` could still be read (``heldIDs``).
+/// A file that did not parse to the end, or has a document whose name cannot be read
+/// (``isComplete`` is false), may declare documents that were never read: the reconciler holds
+/// every document it last saw in that file, never treating them as removed. A document that
+/// parsed but broke the schema, or has another kind, is held by id when its `metadata.name`
+/// can still be read (``heldIDs``).
 public struct SpecFile: Sendable {
     /// The file's path.
     public var path: String
@@ -55,8 +56,10 @@ public struct SpecFile: Sendable {
                 diagnostics.append(Diagnostic(YAMLError(
                     .typeMismatch, file: path, mark: root.mark,
                     message: "a resource is a mapping with apiVersion and kind, not \(root.scalar == nil ? "a sequence" : "a scalar")")))
+                isComplete = false
                 continue
             }
+            let name = root["metadata"]?["name"]?.scalar?.value
             let kind = root["kind"]?.scalar?.value
             guard kind == DocumentIndex.kind else {
                 let mark = root["kind"]?.mark ?? root.mark
@@ -68,6 +71,8 @@ public struct SpecFile: Sendable {
                 diagnostics.append(Diagnostic(
                     file: path, line: mark.line, column: mark.column, severity: kind == nil ? .error : .warning,
                     code: kind == nil ? YAMLError.Code.missingField.rawValue : "unknownKind", message: message))
+                // A misspelt kind may hide a DocumentIndex: hold what it names, or the file.
+                if let name { heldIDs.insert(name) } else { isComplete = false }
                 continue
             }
             do {
@@ -80,7 +85,7 @@ public struct SpecFile: Sendable {
                     indexMarks: Dictionary(indexes.map { ($0.key.scalar?.value ?? "", $0.key.mark) }, uniquingKeysWith: { a, _ in a })))
             } catch {
                 diagnostics.append(Diagnostic(error))
-                if let name = root["metadata"]?["name"]?.scalar?.value { heldIDs.insert(name) }
+                if let name { heldIDs.insert(name) } else { isComplete = false }
             }
         }
     }

@@ -57,8 +57,8 @@ struct IndexServiceTests {
             apiVersion: indexops/v1
             kind: DocumentIndex
             metadata:
-              name: new
-              collection: team
+              name: "new"
+              collection: "team"
               createdBy: "Bo Chen <bo@example.com>"
             spec:
               source: "docs/new.md"
@@ -112,6 +112,10 @@ struct IndexServiceTests {
         let text = try repo.read("specs/handbook.yaml")
         #expect(text.contains("    fulltext: absent  # keyword search\n"))
         #expect(text.contains("  createdBy: ops@example.com\n  annotations:\n    indexops/recreate-requested-at: \"2026-11-29T10:00:00Z\"\nspec:\n  source: docs/a.md\n---"))
+        try await service.deleteDocumentIndexes(documentId: "onboarding", indexTypes: ["vector"], user: "ana@example.com")
+        let one = SpecFile(path: "h", bytes: Array(try repo.read("specs/handbook.yaml").utf8))
+        #expect(one.resources.first?.index.spec.indexes == ["fulltext": .present, "vector": .absent],
+                "a document without indexes had every type present; only vector goes")
         try await service.deleteDocumentIndexes(documentId: "onboarding", user: "ana@example.com")
         let file = SpecFile(path: "h", bytes: Array(try repo.read("specs/handbook.yaml").utf8))
         #expect(file.resources.first?.index.spec.indexes == ["fulltext": .absent, "vector": .absent])

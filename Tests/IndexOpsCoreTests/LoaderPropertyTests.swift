@@ -32,7 +32,7 @@ struct LoaderPropertyTests {
             #expect((1...lines).contains(d.line), "\(d)")
             #expect(d.column >= 1, "\(d)")
         }
-        #expect(file.isComplete || file.diagnostics.contains { $0.severity == .error })
+        #expect(file.isComplete || !file.diagnostics.isEmpty, "a file not read whole says why")
     }
 
     @Test func randomBytes() async {
