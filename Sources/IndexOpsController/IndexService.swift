@@ -90,10 +90,10 @@ public actor IndexService {
         let chosen = try checkedTypes(indexTypes)
         let configured = Array(config.indexTypes.keys)
         try editDocument(documentId, user: user, message: "Delete indexes of \(documentId)") { resource in
-            let declared = resource.index.spec.indexes.map { Array($0.keys) } ?? configured
-            let types: [String] = chosen ?? declared
-            var states: [String: DesiredState] = [:]
-            for type in types { states[type] = .absent }
+            // A document without `indexes` has every configured type present: written out,
+            // so that declaring one absent does not make the others absent too.
+            var states = resource.index.spec.indexes ?? Dictionary(uniqueKeysWithValues: configured.map { ($0, .present) })
+            for type in chosen ?? Array(states.keys) { states[type] = .absent }
             return .setIndexStates(states)
         }
     }
@@ -259,12 +259,20 @@ public actor IndexService {
             do {
                 _ = try repository.push(remote, replaying: config.repository.statusDir, retry: RetryPolicy(maxAttempts: 1))
                 return
-            } catch let error as GitError where (error.code == .notReplayable || error.code == .pushRejected) && attempt < 5 {
-                try repository.moveBranch(workspace.branch, from: try repository.branchTip(workspace.branch) ?? commit, to: head)
-                try repository.publish(to: head)
+            } catch let error as GitError {
+                // Take our commit back, and only ours: a compare-and-swap from it. Someone who
+                // committed on top of it meanwhile keeps their commit, and the person is told.
+                do {
+                    try repository.moveBranch(workspace.branch, from: commit, to: head)
+                    try repository.publish(to: head)
+                } catch {
+                    throw IndexOpsError("could not push \(commit.short) (\(error)), and the branch moved on top of it; it stays local")
+                }
+                let rejected = error.code == .notReplayable || error.code == .pushRejected
+                guard rejected, attempt < 5 else { throw IndexOpsError("could not push the change, so it was not made: \(error)") }
             }
         }
-        throw IndexOpsError("the remote kept moving; try again")
+        throw IndexOpsError("the remote kept moving; the change was not made; try again")
     }
 
     /// A path the person changed in the work tree and did not commit is not overwritten.
@@ -295,8 +303,8 @@ public actor IndexService {
         func quoted(_ s: String) -> String {
             "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
         }
-        var text = "apiVersion: indexops/v1\nkind: DocumentIndex\nmetadata:\n  name: \(id)\n"
-        if let collection { text += "  collection: \(collection)\n" }
+        var text = "apiVersion: indexops/v1\nkind: DocumentIndex\nmetadata:\n  name: \(quoted(id))\n"
+        if let collection { text += "  collection: \(quoted(collection))\n" }
         text += "  createdBy: \(quoted(user))\nspec:\n"
         if isURI {
             text += "  source:\n    uri: \(quoted(source))\n"
