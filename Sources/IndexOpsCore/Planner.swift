@@ -298,6 +298,7 @@ public enum Planner {
                 return .nothing
             case .failed:
                 if retryRequested { return .run(.create, .retryRequested) }
+                if recreateRequested { return .run(.create, .recreateRequested) }
                 if entry.desiredState == .absent || entry.observedRevision != revision { return .run(.create, .newRevision) }
                 return retryOrWait(entry, action: .create, now: now, settings: settings)
             }

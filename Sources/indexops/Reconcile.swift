@@ -41,6 +41,10 @@ struct Reconcile: AsyncParsableCommand {
     @Option(name: [.customShort("o"), .long], help: "Output format: table or json.")
     var output: OutputFormat = .table
 
+    func validate() throws {
+        if allowMassDelete, !once { throw ValidationError("--allow-mass-delete is for one pass: use it with --once") }
+    }
+
     func run() async throws {
         let logger = global.logger(default: .info)
         let reconciler = try Controller.reconciler(repo: global.repo, configFile: global.config, logger: logger)

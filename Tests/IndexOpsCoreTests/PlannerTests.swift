@@ -59,6 +59,8 @@ struct PlannerTests {
         Row(name: "failed, retries exhausted: hold", desired: spec(), actual: status(["vector": entry(.failed, retries: 3)]), expected: nil),
         Row(name: "failed, retry requested: create at once", desired: spec(retry: now),
             actual: status(["vector": entry(.failed, retries: 3)], retryHandled: earlier), expected: "create doc/vector r2 (retry requested)"),
+        Row(name: "failed, recreate requested: create at once", desired: spec(recreate: now),
+            actual: status(["vector": entry(.failed, retries: 3)]), expected: "create doc/vector r2 (recreate requested)"),
         Row(name: "failed, retry request already handled: hold", desired: spec(retry: now),
             actual: status(["vector": entry(.failed, retries: 3)], retryHandled: now), expected: nil),
         Row(name: "failed, new revision: create at once", desired: spec(revision: "r3"),
