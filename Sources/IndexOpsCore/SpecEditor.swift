@@ -62,6 +62,15 @@ public enum SpecEditor {
         }
 
         let result = lines.bytes
+        // Every line outside the edited document is the same, byte for byte.
+        let old = Lines(bytes).raw
+        let new = lines.raw
+        let first = (document.explicitStart ? document.mark.line : document.root.mark.line) - 1
+        let next = documents.first { $0.index > document.index }
+        var tail = next.map { old.count - ($0.mark.line - 1) } ?? 0
+        if case .removeDocument = edit, !document.explicitStart, let next { tail = old.count - next.mark.line }
+        guard first <= new.count, tail <= new.count - first, new.prefix(first) == old.prefix(first),
+              new.suffix(tail) == old.suffix(tail) else { throw refuse }
         let after = SpecFile(path: path, bytes: result)
         var wanted = before.resources.map(\.index)
         if case .removeDocument = edit {
@@ -190,6 +199,9 @@ struct Lines {
     }
 
     var count: Int { items.count }
+
+    /// Each line with its ending, as in the file.
+    var raw: [String] { items.map { $0.text + $0.ending } }
 
     var bytes: [UInt8] { Array(items.map { $0.text + $0.ending }.joined().utf8) }
 
