@@ -315,6 +315,11 @@ public enum Planner {
             case .failed:
                 if entry.desiredState == .present { return .run(.delete, reason) }
                 if retryRequested { return .run(.delete, .retryRequested) }
+                if orphan, entry.retryCount >= settings.maxRetries {
+                    // No spec is left to annotate: an orphan's delete goes on at the longest backoff.
+                    let at = entry.lastReconciledAt.adding(settings.maxRetryBackoff)
+                    return at > now ? .wait(at) : .run(.delete, .retry)
+                }
                 return retryOrWait(entry, action: .delete, now: now, settings: settings)
             }
         }

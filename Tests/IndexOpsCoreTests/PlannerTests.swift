@@ -110,6 +110,20 @@ struct PlannerTests {
         }
     }
 
+    @Test func orphanDeletesGoOnAtTheLongestBackoff() {
+        let exhausted = Self.entry(.failed, desired: .absent, retries: 3)  // last reconciled an hour before now
+        let due = Planner.plan(desired: [:], held: [], actual: ["doc": Self.status(["vector": exhausted])], now: Self.now, settings: Self.settings)
+        #expect(due.operations.map(\.reason) == [.retry], "no spec is left to annotate, so it is never held for good")
+        var recent = exhausted
+        recent.lastReconciledAt = Self.now
+        let waiting = Planner.plan(desired: [:], held: [], actual: ["doc": Self.status(["vector": recent])], now: Self.now, settings: Self.settings)
+        #expect(waiting.operations.isEmpty)
+        #expect(waiting.nextRetryAt == Self.now.adding(.seconds(900)))
+        let declared = Planner.plan(desired: ["doc": Self.spec(indexes: ["vector": .absent])], held: [],
+                                    actual: ["doc": Self.status(["vector": exhausted])], now: Self.now, settings: Self.settings)
+        #expect(declared.operations.isEmpty, "a declared document is held: its spec can take a retry annotation")
+    }
+
     @Test func waitingFailureSchedulesTheNextPass() {
         let plan = Planner.plan(desired: ["doc": Self.spec()], held: [],
                                 actual: ["doc": Self.status(["vector": Self.entry(.failed, retries: 1, nextRetry: Self.later)])],
