@@ -43,6 +43,24 @@ struct DaemonTests {
         """
     }
 
+    /// A world whose only specs are `documents`, each with one index of the exec type `name`,
+    /// run by `script` (with `$LEDGER` set); returns the world and its daemon configuration.
+    static func execWorld(
+        _ name: String, script: String, documents: [String] = ["doc123"], reconcile: String = "", typeSettings: String = ""
+    ) throws -> (World, String) {
+        let world = try World()
+        let file = world.root.appendingPathComponent("\(name)-indexer")
+        try Data(script.utf8).write(to: file)
+        chmod(file.path, 0o755)
+        let config = try Self.config(
+            world, reconcile: reconcile,
+            extraTypes: "  \(name): { driver: exec, command: [\"./\(name)-indexer\"]\(typeSettings), env: { LEDGER: \"\(world.ledger.path)\" } }")
+        for id in documents { try world.write("specs/\(id).yaml", Self.spec(id, indexes: "\(name): present")) }
+        try FileManager.default.removeItem(at: world.person.appendingPathComponent("specs/handbook"))
+        try world.push("Documents with \(name) indexes")
+        return (world, config)
+    }
+
     static func waitForStatus(_ daemon: DaemonProcess, _ path: String, _ status: Int) throws {
         try Harness.waitFor(seconds: 120) { (try? daemon.get(path).status) == status }
     }
@@ -174,16 +192,9 @@ struct DaemonTests {
 
     /// Webhooks during a pass are not lost: they make one more pass after it.
     @Test func webhookDuringAPassRunsOneMoreAfterIt() throws {
-        let world = try World()
+        let (world, config) = try Self.execWorld(
+            "slow", script: "#!/bin/sh\ncat >/dev/null\ntouch \"$LEDGER/started\"\nsleep 5\necho '{\"indexData\": {}}'\n")
         defer { world.cleanup() }
-        let script = world.root.appendingPathComponent("slow-indexer")
-        try Data("#!/bin/sh\ncat >/dev/null\ntouch \"$LEDGER/started\"\nsleep 5\necho '{\"indexData\": {}}'\n".utf8).write(to: script)
-        chmod(script.path, 0o755)
-        let config = try Self.config(
-            world, extraTypes: "  slow: { driver: exec, command: [\"./slow-indexer\"], env: { LEDGER: \"\(world.ledger.path)\" } }")
-        try world.write("specs/doc123.yaml", Self.spec("doc123", indexes: "slow: present"))
-        try FileManager.default.removeItem(at: world.person.appendingPathComponent("specs/handbook"))
-        try world.push("A slow index")
         let daemon = try DaemonProcess(["--config", config], in: world.root)
         defer { daemon.stop() }
         try Harness.waitFor(seconds: 120) { FileManager.default.fileExists(atPath: world.ledger.appendingPathComponent("started").path) }
@@ -213,25 +224,16 @@ struct DaemonTests {
     /// operations not started keep their `creating` intent, and the process exits 0 within
     /// the grace period.
     @Test func sigtermLetsTheRunningOperationEnd() throws {
-        let world = try World()
-        defer { world.cleanup() }
-        let script = world.root.appendingPathComponent("slow-indexer")
-        try Data("""
+        let (world, config) = try Self.execWorld(
+            "slow", script: """
             #!/bin/sh
             id=$(tr -d '\\n' | sed -n 's/.*"documentId": *"\\([^"]*\\)".*/\\1/p')
             printf '%s' "$id" > "$LEDGER/started.tmp" && mv "$LEDGER/started.tmp" "$LEDGER/started"
             sleep 4
             echo '{"indexData": {"slow": true}}'
 
-            """.utf8).write(to: script)
-        chmod(script.path, 0o755)
-        let config = try Self.config(
-            world, reconcile: ", concurrency: 1",
-            extraTypes: "  slow: { driver: exec, command: [\"./slow-indexer\"], env: { LEDGER: \"\(world.ledger.path)\" } }")
-        try world.write("specs/doc123.yaml", Self.spec("doc123", indexes: "slow: present"))
-        try world.write("specs/doc456.yaml", Self.spec("doc456", indexes: "slow: present"))
-        try FileManager.default.removeItem(at: world.person.appendingPathComponent("specs/handbook"))
-        try world.push("Two slow indexes")
+            """, documents: ["doc123", "doc456"], reconcile: ", concurrency: 1")
+        defer { world.cleanup() }
 
         let daemon = try DaemonProcess(["--config", config, "--shutdown-grace", "30s"], in: world.root)
         defer { daemon.stop() }
@@ -257,16 +259,8 @@ struct DaemonTests {
     /// is terminated); its failure is committed and pushed and the process still exits 0,
     /// long before the operation would have ended.
     @Test func sigtermPastTheGracePeriodCancels() throws {
-        let world = try World()
+        let (world, config) = try Self.execWorld("stuck", script: "#!/bin/sh\ncat >/dev/null\ntouch \"$LEDGER/started\"\nsleep 300\n")
         defer { world.cleanup() }
-        let script = world.root.appendingPathComponent("stuck-indexer")
-        try Data("#!/bin/sh\ncat >/dev/null\ntouch \"$LEDGER/started\"\nsleep 300\n".utf8).write(to: script)
-        chmod(script.path, 0o755)
-        let config = try Self.config(
-            world, extraTypes: "  stuck: { driver: exec, command: [\"./stuck-indexer\"], env: { LEDGER: \"\(world.ledger.path)\" } }")
-        try world.write("specs/doc123.yaml", Self.spec("doc123", indexes: "stuck: present"))
-        try FileManager.default.removeItem(at: world.person.appendingPathComponent("specs/handbook"))
-        try world.push("A stuck index")
 
         let daemon = try DaemonProcess(["--config", config, "--shutdown-grace", "1s"], in: world.root)
         defer { daemon.stop() }
@@ -285,18 +279,11 @@ struct DaemonTests {
     /// A pass that hangs: not ready (no pass has succeeded) and, once no pass has ended within
     /// 3 intervals plus the operation timeout, not healthy either.
     @Test func probesFailWhileThePassHangs() throws {
-        let world = try World()
-        defer { world.cleanup() }
-        let script = world.root.appendingPathComponent("stuck-indexer")
-        try Data("#!/bin/sh\ncat >/dev/null\ntouch \"$LEDGER/started\"\nsleep 300\n".utf8).write(to: script)
-        chmod(script.path, 0o755)
         // The type's own timeout (5m) outlasts the health window of 3 × 1s + 1s.
-        let config = try Self.config(
-            world, reconcile: ", operationTimeout: 1s",
-            extraTypes: "  stuck: { driver: exec, command: [\"./stuck-indexer\"], timeout: 5m, env: { LEDGER: \"\(world.ledger.path)\" } }")
-        try world.write("specs/doc123.yaml", Self.spec("doc123", indexes: "stuck: present"))
-        try FileManager.default.removeItem(at: world.person.appendingPathComponent("specs/handbook"))
-        try world.push("A stuck index")
+        let (world, config) = try Self.execWorld(
+            "stuck", script: "#!/bin/sh\ncat >/dev/null\ntouch \"$LEDGER/started\"\nsleep 300\n",
+            reconcile: ", operationTimeout: 1s", typeSettings: ", timeout: 5m")
+        defer { world.cleanup() }
 
         let daemon = try DaemonProcess(["--config", config, "--interval", "1s", "--shutdown-grace", "1s"], in: world.root)
         defer { daemon.stop() }
