@@ -37,40 +37,37 @@ enum StatusPage {
             html += "<tr><td class=\"\(state.rawValue)\">\(state.rawValue)</td><td class=\"n\">\(counts[state] ?? 0)</td></tr>\n"
         }
         html += "</table>\n<h2>Failed indexes</h2>\n"
-        if failed.isEmpty {
-            html += "<p>None.</p>\n"
-        } else {
-            html += "<table><tr><th>document</th><th>type</th><th>error</th><th>retries</th><th>next retry</th></tr>\n"
-            for f in failed {
-                html += "<tr><td><code>\(escape(f.id))</code></td><td>\(escape(f.type))</td>"
-                html += "<td class=\"failed\">\(escape(f.entry.errorMessage ?? ""))</td><td class=\"n\">\(f.entry.retryCount)</td>"
-                html += "<td>\(escape(f.entry.nextRetryAt?.text ?? "—"))</td></tr>\n"
-            }
-            html += "</table>\n"
-        }
+        html += table(
+            ["document", "type", "error", "retries", "next retry"], empty: "None.",
+            rows: failed.map { f in
+                "<td><code>\(escape(f.id))</code></td><td>\(escape(f.type))</td>"
+                    + "<td class=\"failed\">\(escape(f.entry.errorMessage ?? ""))</td><td class=\"n\">\(f.entry.retryCount)</td>"
+                    + "<td>\(escape(f.entry.nextRetryAt?.text ?? "—"))</td>"
+            })
         html += "<h2>Last passes</h2>\n"
-        if snapshot.passes.isEmpty {
-            html += "<p>No pass has ended yet.</p>\n"
-        } else {
-            html += "<table><tr><th>ended</th><th>duration</th><th>result</th><th>what</th></tr>\n"
-            for p in snapshot.passes {
-                html += "<tr><td>\(escape(p.endedAt.text))</td><td class=\"n\">\(escape(DurationText.format(p.duration)))</td>"
-                html += "<td class=\"\(escape(p.result))\">\(escape(p.result))</td><td>\(escape(p.summary))</td></tr>\n"
-            }
-            html += "</table>\n"
-        }
+        html += table(
+            ["ended", "duration", "result", "what"], empty: "No pass has ended yet.",
+            rows: snapshot.passes.map { p in
+                "<td>\(escape(p.endedAt.text))</td><td class=\"n\">\(escape(DurationText.format(p.duration)))</td>"
+                    + "<td class=\"\(escape(p.result))\">\(escape(p.result))</td><td>\(escape(p.summary))</td>"
+            })
         html += "<h2>Recent status commits</h2>\n"
-        if snapshot.commits.isEmpty {
-            html += "<p>None since this process started.</p>\n"
-        } else {
-            html += "<table><tr><th>commit</th><th>pass ended</th><th>pass</th></tr>\n"
-            for c in snapshot.commits {
-                html += "<tr><td><code>\(escape(String(c.commit.prefix(12))))</code></td><td>\(escape(c.at.text))</td><td>\(escape(c.summary))</td></tr>\n"
-            }
-            html += "</table>\n"
-        }
+        html += table(
+            ["commit", "pass ended", "pass"], empty: "None since this process started.",
+            rows: snapshot.commits.map { c in
+                "<td><code>\(escape(String(c.commit.prefix(12))))</code></td><td>\(escape(c.at.text))</td><td>\(escape(c.summary))</td>"
+            })
         html += "<p>JSON: <a href=\"/api/v1/status\">/api/v1/status</a> · metrics: <a href=\"/metrics\">/metrics</a></p>\n</body></html>\n"
         return html
+    }
+
+    /// A table with a header row and one row per item (cells already rendered and escaped),
+    /// or a paragraph saying there is nothing.
+    private static func table(_ headers: [String], empty: String, rows: [String]) -> String {
+        guard !rows.isEmpty else { return "<p>\(empty)</p>\n" }
+        var html = "<table><tr>" + headers.map { "<th>\($0)</th>" }.joined() + "</tr>\n"
+        for row in rows { html += "<tr>\(row)</tr>\n" }
+        return html + "</table>\n"
     }
 
     /// Text made safe for HTML element content and attribute values.
