@@ -61,6 +61,23 @@ struct DaemonTests {
         return (world, config)
     }
 
+    /// Starts the daemon, sends SIGTERM once the exec indexer has written `$LEDGER/started`,
+    /// and expects exit 0. Returns the stopped daemon and the `started` file.
+    static func stopWhileAnOperationRuns(_ world: World, config: String, grace: String) throws -> (DaemonProcess, URL) {
+        let daemon = try DaemonProcess(["--config", config, "--shutdown-grace", grace], in: world.root)
+        let started = world.ledger.appendingPathComponent("started")
+        do {
+            try Harness.waitFor(seconds: 120) { FileManager.default.fileExists(atPath: started.path) }
+            daemon.signal(SIGTERM)
+            try Harness.waitFor(seconds: 60) { !daemon.process.isRunning }
+        } catch {
+            daemon.stop()
+            throw error
+        }
+        #expect(daemon.process.terminationStatus == 0, "\(daemon.stderr)")
+        return (daemon, started)
+    }
+
     static func waitForStatus(_ daemon: DaemonProcess, _ path: String, _ status: Int) throws {
         try Harness.waitFor(seconds: 120) { (try? daemon.get(path).status) == status }
     }
@@ -235,13 +252,8 @@ struct DaemonTests {
             """, documents: ["doc123", "doc456"], reconcile: ", concurrency: 1")
         defer { world.cleanup() }
 
-        let daemon = try DaemonProcess(["--config", config, "--shutdown-grace", "30s"], in: world.root)
+        let (daemon, started) = try Self.stopWhileAnOperationRuns(world, config: config, grace: "30s")
         defer { daemon.stop() }
-        let started = world.ledger.appendingPathComponent("started")
-        try Harness.waitFor(seconds: 120) { FileManager.default.fileExists(atPath: started.path) }
-        daemon.signal(SIGTERM)
-        try Harness.waitFor(seconds: 60) { !daemon.process.isRunning }
-        #expect(daemon.process.terminationStatus == 0, "\(daemon.stderr)")
 
         // The remote holds the finished operation's result and the other one's intent.
         try world.pull()
@@ -262,13 +274,8 @@ struct DaemonTests {
         let (world, config) = try Self.execWorld("stuck", script: "#!/bin/sh\ncat >/dev/null\ntouch \"$LEDGER/started\"\nsleep 300\n")
         defer { world.cleanup() }
 
-        let daemon = try DaemonProcess(["--config", config, "--shutdown-grace", "1s"], in: world.root)
+        let (daemon, _) = try Self.stopWhileAnOperationRuns(world, config: config, grace: "1s")
         defer { daemon.stop() }
-        let started = world.ledger.appendingPathComponent("started")
-        try Harness.waitFor(seconds: 120) { FileManager.default.fileExists(atPath: started.path) }
-        daemon.signal(SIGTERM)
-        try Harness.waitFor(seconds: 60) { !daemon.process.isRunning }
-        #expect(daemon.process.terminationStatus == 0, "\(daemon.stderr)")
         #expect(daemon.stderr.contains("The grace period ended"))
         try world.pull()
         let status = try world.status("doc123")
