@@ -44,14 +44,19 @@ public struct IndexRequest: Sendable, Hashable {
 public struct IndexerError: Error, Sendable, Hashable, CustomStringConvertible {
     /// What went wrong, for people.
     public var message: String
+    /// The operation cannot succeed until the spec, the source or the configuration changes
+    /// (an index type that is not configured, a source that is missing or over a size limit):
+    /// it is not retried with backoff (DESIGN.md §4). Everything else is transient.
+    public var isTerminal: Bool
 
     /// Creates an error, capping the message at 2 KiB.
-    public init(_ message: String) {
+    public init(_ message: String, terminal: Bool = false) {
         var capped = message
         if capped.utf8.count > 2048 {
             capped = String(decoding: Array(capped.utf8.prefix(2040)), as: UTF8.self) + " …"
         }
         self.message = capped
+        self.isTerminal = terminal
     }
 
     public var description: String { message }
