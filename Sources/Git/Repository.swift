@@ -16,6 +16,17 @@ public final class Repository {
     /// person's push exactly between our fetch and our push.
     var beforePushAttempt: ((Int) throws -> Void)?
 
+    /// What this handle has read, for tests that count work instead of timing it.
+    public struct ReadCounters: Sendable, Hashable {
+        /// Blobs read whole (`readBlob`).
+        public var blobsRead = 0
+        /// Tree objects looked up (each folder listed or walked through).
+        public var treesRead = 0
+    }
+
+    /// What this handle has read so far.
+    public internal(set) var counters = ReadCounters()
+
     private init(_ pointer: OpaquePointer) {
         self.pointer = pointer
     }
@@ -214,6 +225,7 @@ public final class Repository {
     }
 
     func tree(ofCommit id: OID) throws -> TreeHandle {
+        counters.treesRead += 1
         let commit = try lookupCommit(id)
         var tree: OpaquePointer?
         try call("git_commit_tree") { git_commit_tree(&tree, commit.pointer) }
@@ -221,6 +233,7 @@ public final class Repository {
     }
 
     func lookupTree(_ id: OID) throws -> TreeHandle {
+        counters.treesRead += 1
         var raw = id.raw
         var tree: OpaquePointer?
         try call("git_tree_lookup") { git_tree_lookup(&tree, pointer, &raw) }

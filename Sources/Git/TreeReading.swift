@@ -159,6 +159,7 @@ extension Repository {
     /// The bytes of blob `id`.
     /// - Throws: `GitError` `.notFound` when there is no blob with that id.
     public func readBlob(_ id: OID) throws -> Data {
+        counters.blobsRead += 1
         var raw = id.raw
         var blob: OpaquePointer?
         try call("git_blob_lookup") { git_blob_lookup(&blob, pointer, &raw) }
@@ -193,6 +194,20 @@ extension Repository {
         let oldRoot = try old.map { try tree(ofCommit: $0) }
         let newRoot = try tree(ofCommit: new)
         return try changes(from: oldRoot, to: newRoot, in: prefix)
+    }
+
+    /// The paths whose entries differ between the tree `old` (`nil`: the empty tree) and the
+    /// tree of commit `new`, limited to `folder` (`""`: everywhere), sorted by path: what
+    /// changed since a tree was last read, whatever the history between them (a rewritten
+    /// branch included). Reads only the subtrees that differ.
+    public func changes(fromTree old: OID?, to new: OID, in folder: String = "") throws -> [PathChange] {
+        let prefix = try Self.normalized(folder, allowRoot: true)
+        return try changes(from: old.map { try lookupTree($0) }, to: tree(ofCommit: new), in: prefix)
+    }
+
+    /// The id of the root tree of commit `id`.
+    public func treeID(ofCommit id: OID) throws -> OID {
+        try tree(ofCommit: id).id
     }
 
     func changes(from oldRoot: TreeHandle?, to newRoot: TreeHandle?, in prefix: String) throws -> [PathChange] {
