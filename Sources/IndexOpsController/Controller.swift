@@ -12,9 +12,17 @@ public enum Controller {
     ///   `YAMLError` for a broken configuration, `IndexerError` for an indexer that cannot
     ///   start (a database that cannot be opened, say).
     public static func reconciler(repo: String, configFile: String?, logger: Logger) throws -> Reconciler {
-        let config = try ConfigLoader.load(configFile)
-        return try Reconciler(
-            repo: repo, config: config, configured: configFile != nil, logger: logger,
+        try reconciler(repo: repo, config: try ConfigLoader.load(configFile), configured: configFile != nil, logger: logger)
+    }
+
+    /// The reconciler for `repo` with an effective configuration (the daemon's, with its flags
+    /// and environment applied), with the indexers it names.
+    ///
+    /// - Parameter configured: whether the configuration came from a file (else the branch
+    ///   checked out in `repo` is used).
+    public static func reconciler(repo: String, config: ControllerConfig, configured: Bool, logger: Logger) throws -> Reconciler {
+        try Reconciler(
+            repo: repo, config: config, configured: configured, logger: logger,
             makeIndexer: { name, settings, database in
                 try IndexerFactory.make(name: name, settings: settings, defaultDatabase: database)
             })

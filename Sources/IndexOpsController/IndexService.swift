@@ -29,7 +29,6 @@ public actor IndexService {
     /// Where the service works.
     public nonisolated let workspace: Workspace
     private let repository: Repository
-    private let statusReader: StatusReader
     private let clock: @Sendable () -> Date
 
     /// Opens the repository of `--repo` (or of the configuration).
@@ -37,7 +36,6 @@ public actor IndexService {
         let (workspace, repository) = try Workspace.open(repo: repo, config: config, configured: configured)
         self.workspace = workspace
         self.repository = repository
-        self.statusReader = StatusReader(statusDir: config.repository.statusDir)
         self.clock = clock
     }
 
@@ -92,7 +90,7 @@ public actor IndexService {
         try editDocument(documentId, user: user, message: "Delete indexes of \(documentId)") { resource in
             // A document without `indexes` has every configured type present: written out,
             // so that declaring one absent does not make the others absent too.
-            var states = resource.index.spec.indexes ?? Dictionary(uniqueKeysWithValues: configured.map { ($0, .present) })
+            var states = Planner.desiredStates(resource.index, configured: configured)
             for type in chosen ?? Array(states.keys) { states[type] = .absent }
             return .setIndexStates(states)
         }
@@ -121,19 +119,29 @@ public actor IndexService {
 
     // MARK: - Reading
 
-    /// The status of one document, or `nil` when it has none.
+    /// The status of one document, or `nil` when it has none: its one status file.
     public func documentIndexStatus(documentId: String) throws -> DocumentStatus? {
-        try statuses()[documentId]
+        guard let head = try syncedHead() else { return nil }
+        return try query().status(of: documentId, at: head)
     }
 
     /// The statuses of a collection's documents, sorted by id.
     public func collectionIndexStatus(collection: String) throws -> [DocumentStatus] {
-        try statuses().values.filter { $0.collection == collection }.sorted { $0.documentId < $1.documentId }
+        guard let head = try syncedHead() else { return [] }
+        return try query().statuses(collection: collection, at: head)
     }
 
     /// Every status, sorted by id.
     public func systemIndexStatus() throws -> [DocumentStatus] {
-        try statuses().values.sorted { $0.documentId < $1.documentId }
+        guard let head = try syncedHead() else { return [] }
+        return try query().allStatuses(at: head)
+    }
+
+    /// The counts of the whole system and its failed indexes: from the pass cache when the
+    /// controller keeps one here, without reading every status file.
+    public func systemIndexSummary() throws -> StatusSummary {
+        guard let head = try syncedHead() else { return StatusSummary() }
+        return try query().summary(at: head)
     }
 
     /// `Name <email>` from git's `user.name` and `user.email`, for a `--user` not given.
@@ -172,14 +180,10 @@ public actor IndexService {
         for (i, entry) in entries.enumerated() {
             let after = statuses[i]
             let before = i + 1 < statuses.count ? statuses[i + 1] : nil
-            let types = Set(after?.indexes.keys.map { $0 } ?? []).union(before?.indexes.keys.map { $0 } ?? []).sorted()
-            for type in types {
-                let from = before?.indexes[type]?.actualState.rawValue ?? "absent"
-                let to = after?.indexes[type]?.actualState.rawValue ?? "removed"
-                guard from != to else { continue }
+            for change in StateChange.between(before, after) {
                 items.append(HistoryItem(
-                    time: entry.committer.time, commit: entry.commit.hex, author: entry.author.description, indexType: type,
-                    from: from, to: to, errorMessage: to == "failed" ? after?.indexes[type]?.errorMessage : nil))
+                    time: entry.committer.time, commit: entry.commit.hex, author: entry.author.description, indexType: change.indexType,
+                    from: change.from, to: change.to, errorMessage: change.to == "failed" ? after?.indexes[change.indexType]?.errorMessage : nil))
             }
         }
         return items
@@ -187,13 +191,15 @@ public actor IndexService {
 
     // MARK: - Editing
 
-    private func statuses() throws -> [String: DocumentStatus] {
-        if let remote = workspace.remote {
-            let result = try repository.sync(remote, replaying: config.repository.statusDir)
-            if result.moved, let head = result.head { try repository.publish(to: head) }
-        }
-        guard let head = try repository.branchTip(workspace.branch) else { return [:] }
-        return try statusReader.read(repository, commit: head).statuses
+    /// The branch head after a fetch (when a remote is configured).
+    private func syncedHead() throws -> OID? {
+        try workspace.syncAndPublish(repository)
+        return try repository.branchTip(workspace.branch)
+    }
+
+    /// Status reads over the controller's pass cache, when this clone has a usable one.
+    private func query() -> StatusQuery {
+        StatusQuery(repository: repository, config: config, cache: PassCache(readingIn: workspace.stateDirectory))
     }
 
     private func checkedTypes(_ types: [String]?) throws -> [String]? {
@@ -207,7 +213,7 @@ public actor IndexService {
     private func documents(at head: OID) throws -> [String: SpecResource] {
         var found: [String: SpecResource] = [:]
         for entry in try repository.files(in: config.repository.specsDir, at: head)
-        where (entry.kind == .file || entry.kind == .executable) && (entry.path.hasSuffix(".yaml") || entry.path.hasSuffix(".yml")) {
+        where (entry.kind == .file || entry.kind == .executable) && SpecFile.isSpecPath(entry.path) {
             let file = SpecFile(path: entry.path, bytes: [UInt8](try repository.readBlob(entry.id)), limits: config.limits)
             for resource in file.resources where found[resource.index.id] == nil { found[resource.index.id] = resource }
         }
@@ -238,10 +244,7 @@ public actor IndexService {
     private func edit(user: String, message: String, _ edits: (OID, [String: SpecResource]) throws -> [PathEdit]) throws {
         let signature = try Self.signature(user, time: clock())
         for attempt in 1...5 {
-            if let remote = workspace.remote {
-                let result = try repository.sync(remote, replaying: config.repository.statusDir)
-                if result.moved, let head = result.head { try repository.publish(to: head) }
-            }
+            try workspace.syncAndPublish(repository)
             guard let head = try repository.branchTip(workspace.branch) else {
                 throw IndexOpsError("the branch \(workspace.branch) has no commit yet; commit something first")
             }

@@ -4,71 +4,35 @@ import IndexOpsCore
 import Indexers
 import Logging
 
-/// How a pass runs.
-public struct PassOptions: Sendable {
-    /// Plan only: no commit, no operation.
-    public var dryRun = false
-    /// Let this pass delete past the mass-delete brake.
-    public var allowMassDelete = false
-    /// Run the pass even when nothing changed since the last one.
-    public var force = false
-
-    /// Creates options.
-    public init(dryRun: Bool = false, allowMassDelete: Bool = false, force: Bool = false) {
-        self.dryRun = dryRun
-        self.allowMassDelete = allowMassDelete
-        self.force = force
-    }
-}
-
-/// What a pass did.
-public struct PassReport: Sendable {
-    /// The spec commit the pass read.
-    public var specCommit: OID?
-    /// The pass ended at once: nothing changed and nothing was due.
-    public var idle = false
-    /// The plan.
-    public var plan = ReconcilePlan()
-    /// Spec and status problems.
-    public var diagnostics: [Diagnostic] = []
-    /// Spec files parsed (the others were cached by blob id).
-    public var filesParsed = 0
-    /// Each operation and how it ended.
-    public var outcomes: [(operation: PlannedOperation, outcome: OperationOutcome)] = []
-    /// Commits the pass made.
-    public var commits: [OID] = []
-    /// Whether the pass pushed.
-    public var pushed = false
-    /// The statuses after the pass (empty for an idle pass, which reads none).
-    public var statuses: [String: DocumentStatus] = [:]
-    /// Index entries that are failed after the pass.
-    public var failedIndexes: [IndexKey] = []
-    /// How long fetching and fast-forwarding took (`nil`: no remote, or a dry run).
-    public var syncDuration: Duration?
-    /// How long pushing took (`nil`: nothing was pushed).
-    public var pushDuration: Duration?
-
-    static func failed(_ statuses: [String: DocumentStatus]) -> [IndexKey] {
-        statuses.values.flatMap { s in s.indexes.filter { $0.value.actualState == .failed }.map { IndexKey(s.documentId, $0.key) } }.sorted()
-    }
-}
-
-/// The level-triggered reconciler: one pass reads the specs and statuses of the branch head,
-/// plans, commits the intents, runs the operations, commits their results and pushes
-/// (DESIGN.md §5). A pass after a crash heals: `creating` and `deleting` entries with no live
-/// operation run again.
+/// The level-triggered reconciler (DESIGN.md §5): a pass is an ordered pipeline of small
+/// steps, each documented where it is defined —
 ///
-/// The actor owns the repository; operations run on a bounded task group and report back to it.
+/// 1. **sync**: fetch the remote and bring the branch up to date;
+/// 2. **idle check**: the same head and configuration as the last pass, nothing due: stop;
+/// 3. **diff, read specs, read statuses**: what changed since the tree the pass cache
+///    describes, into the cache (``PassReader``);
+/// 4. **plan**: the documents that changed or are due, through the pure ``Planner``;
+/// 5. **commit intents**: `creating`/`deleting`, durably, before any side effect;
+/// 6. **run operations** on a bounded worker pool, committing results every
+///    `commitInterval`;
+/// 7. **commit results**;
+/// 8. **push**, replaying our status commits when someone pushed meanwhile;
+/// 9. **publish** the work tree after each commit (inside the commit steps);
+/// 10. **remember**: the statuses written and when each document is due, in the cache.
+///
+/// A pass after a crash heals: `creating` and `deleting` entries with no live operation run
+/// again. The actor owns the repository; operations run on a task group and report back to it.
 public actor Reconciler {
     /// Where the controller works.
     public nonisolated let workspace: Workspace
     private let repository: Repository
     private let indexers: [String: any Indexer]
-    private let specs: DesiredStateReader
-    private let statusReader: StatusReader
+    private let reader: PassReader
     private let logger: Logger
-    private let clock: @Sendable () -> Date
+    private let clock: PassClock
     private let lock: ControllerLock
+    /// The fingerprint of the whole effective configuration.
+    private let fingerprint: String
     private var draining = false
     /// A pass is running: passes never overlap, even if a caller asks twice.
     private var passing = false
@@ -83,11 +47,11 @@ public actor Reconciler {
     ///   - config: the effective configuration.
     ///   - configured: whether it came from a file (else the branch checked out is used).
     ///   - makeIndexer: builds the indexer of an index type, given its default database.
-    ///   - clock: the time of day; tests move it.
+    ///   - clock: the time; tests move it.
     public init(
         repo: String, config: ControllerConfig, configured: Bool, logger: Logger,
         makeIndexer: (String, IndexTypeSettings, String) throws -> any Indexer,
-        clock: @escaping @Sendable () -> Date = { Date() }
+        clock: PassClock = .system
     ) throws {
         let (workspace, repository) = try Workspace.open(repo: repo, config: config, configured: configured)
         self.lock = try ControllerLock(directory: workspace.stateDirectory)
@@ -98,118 +62,77 @@ public actor Reconciler {
             indexers[name] = try makeIndexer(name, settings, workspace.defaultDatabase)
         }
         self.indexers = indexers
-        self.specs = DesiredStateReader(config: config)
-        self.statusReader = StatusReader(statusDir: config.repository.statusDir)
+        self.fingerprint = Self.fingerprint(config)
+        self.reader = PassReader(cache: try PassCache(directory: workspace.stateDirectory, configFingerprint: fingerprint), config: config)
         self.logger = logger
         self.clock = clock
     }
 
     private nonisolated var config: ControllerConfig { workspace.config }
     private var statusDir: String { config.repository.statusDir }
-    private var now: Timestamp { Timestamp(secondsSinceEpoch: clock().timeIntervalSince1970) }
+    private var cache: PassCache { reader.cache }
+    private var now: Timestamp { Timestamp(secondsSinceEpoch: clock.now().timeIntervalSince1970) }
 
     // MARK: - The pass
 
-    /// Runs one pass: sync, read, plan, execute, publish.
+    /// Runs one pass (see the type's documentation for its steps).
     public func pass(_ options: PassOptions = PassOptions()) async throws -> PassReport {
         guard !passing else { throw IndexOpsError("a pass is already running") }
         passing = true
         sawForeignCommits = false
         defer { passing = false }
         var report = PassReport()
-        // No other indexops holds this clone (the controller lock), so a git lock that no
-        // process has open and that is older than a moment was left by a killed one.
-        let removed = try repository.removeStaleLocks(minimumAge: .seconds(2))
-        for lock in removed { logger.warning("Removed a stale lock", metadata: ["path": "\(lock.path)"]) }
-
-        // 1. Sync.
-        if let remote = workspace.remote, !options.dryRun {
-            let started = ContinuousClock.now
-            let result = try repository.sync(remote, replaying: statusDir)
-            report.syncDuration = ContinuousClock.now - started
-            if result.moved, let head = result.head { try repository.publish(to: head) }
+        var steps: [(step: String, duration: Duration)] = []
+        let counted = repository.counters
+        func finish() -> PassReport {
+            report.steps = steps
+            report.work.blobsRead = repository.counters.blobsRead - counted.blobsRead
+            report.work.treesRead = repository.counters.treesRead - counted.treesRead
+            return report
         }
-        guard let head = try repository.branchTip(workspace.branch) else {
+
+        guard let head = try timed("sync", &steps, { try sync(options, &report) }) else {
             logger.info("The branch has no commit yet; nothing to reconcile", metadata: ["branch": "\(workspace.branch)"])
             report.idle = true
-            return report
+            return finish()
         }
         report.specCommit = head
+        if try idleCheck(head, options, &report) { return finish() }
 
-        // 2. The idle check: nothing changed, nothing due.
-        let state = PassState.load(workspace.stateDirectory)
-        let fingerprint = configFingerprint()
-        if !options.force, !options.dryRun, !options.allowMassDelete, let state, state.head == head.hex,
-           state.config == fingerprint, state.nextDueAt.map({ now < $0 }) ?? true, try !needsPush()
-        {
-            report.idle = true
-            report.diagnostics = state.diagnostics
-            report.plan.brake = state.brake
-            report.failedIndexes = state.failed
-            return report
-        }
+        let changes = try timed("diff", &steps) { try reader.refresh(repository, head: head) }
+        report.work.fullRead = changes.full
+        report.work.changedPaths = changes.changedPaths
+        report.work.specFilesParsed = changes.specFilesParsed
+        report.work.statusFilesRead = changes.statusFilesRead
 
-        // 3. Read actual, then desired state.
-        let (actual, statusProblems) = try statusReader.read(repository, commit: head)
-        let snapshot = try specs.read(repository, commit: head, statusSpecFiles: actual.compactMapValues(\.specFile))
-        report.filesParsed = snapshot.filesParsed
-        report.diagnostics = (snapshot.diagnostics + statusProblems).sorted()
-        for d in report.diagnostics where d.severity == .error { logger.error("Invalid spec: \(d)") }
-
-        // 4. Plan.
-        let plan = Planner.plan(
-            desired: snapshot.desired, held: snapshot.held, actual: actual, now: now,
-            settings: PlannerSettings(config, allowMassDelete: options.allowMassDelete))
+        let (plan, input) = try timed("plan", &steps) { try self.plan(changes, head: head, options, &report) }
         report.plan = plan
-        if let brake = plan.brake { logger.error("\(brake)") }
         guard !options.dryRun else {
-            report.statuses = actual
-            report.failedIndexes = PassReport.failed(actual)
-            return report
+            report.failedIndexes = try cache.failedIndexes()
+            return finish()
         }
 
-        // 5. Execute: intents first, durably; then the operations; then their results.
-        var current = actual
-        var writer = StatusWriter(statusDir: statusDir, specCommit: head)
-        for (id, intent) in plan.intents.sorted(by: { $0.key < $1.key }) {
-            writer.record(id: id, from: current[id], to: intent)
-            current[id] = intent
-            if actual[id] != nil, snapshot.desired[id] == nil {
-                logger.info("Cleaning up orphaned status", metadata: ["document_id": "\(id)"])
-            }
+        var statuses = input.actual
+        var commit = StatusCommit(statusDir: statusDir, specCommit: head.hex)
+        let diagnosticsText = try timed("commit intents", &steps) {
+            try commitIntents(plan, input: input, statuses: &statuses, commit: &commit, &report)
         }
-        let diagnosticsText = Self.diagnosticsFileText(report.diagnostics, brake: plan.brake)
-        let diagnosticsPath = statusDir + "/" + StatusReader.diagnosticsFile
-        let existing = try? repository.readFile(diagnosticsPath, at: head).contents
-        if existing.map({ String(decoding: $0, as: UTF8.self) }) != diagnosticsText {
-            writer.extra[diagnosticsPath] = diagnosticsText
+        let started = clock.elapsed()
+        report.outcomes = await runOperations(plan.operations, desired: input.desired, statuses: &statuses, commit: &commit, &report)
+        steps.append(("run operations", clock.elapsed() - started))
+        try timed("commit results", &steps) { try self.commit(&commit, .results, &report) }
+        try timed("push", &steps) { try push(&report) }
+        try timed("remember", &steps) {
+            try remember(plan: plan, input: input, statuses: statuses, diagnosticsText: diagnosticsText, &report)
         }
-        try commit(&writer, kind: .intents, report: &report)
+        return finish()
+    }
 
-        report.outcomes = await execute(plan.operations, snapshot: snapshot, statuses: &current, writer: &writer, report: &report)
-        try commit(&writer, kind: .results, report: &report)
-
-        // 6. Push and publish.
-        if let remote = workspace.remote, try needsPush() {
-            let started = ContinuousClock.now
-            let result = try repository.push(remote, replaying: statusDir)
-            report.pushDuration = ContinuousClock.now - started
-            report.pushed = result.pushed
-            if let newHead = result.head, result.replayedCommits > 0 {
-                sawForeignCommits = true
-                try repository.publish(to: newHead)
-            }
-        }
-        report.statuses = current
-        report.failedIndexes = PassReport.failed(current)
-        let newHead = try repository.branchTip(workspace.branch)
-        PassState(
-            // The next pass may end at once only if every commit since the head this pass
-            // read is its own.
-            head: sawForeignCommits ? head.hex : newHead?.hex ?? head.hex, config: fingerprint, nextDueAt: Self.nextDue(current, plan: plan, settings: config),
-            diagnostics: report.diagnostics, brake: plan.brake, failed: report.failedIndexes
-        ).save(workspace.stateDirectory)
-        return report
+    /// Runs one step and adds its duration to `steps`.
+    private func timed<T>(_ name: String, _ steps: inout [(step: String, duration: Duration)], _ body: () throws -> T) rethrows -> T {
+        let started = clock.elapsed()
+        defer { steps.append((name, clock.elapsed() - started)) }
+        return try body()
     }
 
     /// Makes the running pass, and every later one, start no new operation: the operations
@@ -220,22 +143,101 @@ public actor Reconciler {
         draining = true
     }
 
-    /// The statuses of the branch head, for the status commands.
-    public func statuses() throws -> [String: DocumentStatus] {
-        guard let head = try repository.branchTip(workspace.branch) else { return [:] }
-        return try statusReader.read(repository, commit: head).statuses
+    // MARK: 1. Sync
+
+    /// Removes the git locks a killed process left, fetches the remote and fast-forwards (or
+    /// replays our status commits onto a new upstream), and publishes what came in. Returns
+    /// the branch head, `nil` when the branch has no commit.
+    private func sync(_ options: PassOptions, _ report: inout PassReport) throws -> OID? {
+        // No other indexops holds this clone (the controller lock), so a git lock that no
+        // process has open and that is older than a moment was left by a killed one.
+        for lock in try repository.removeStaleLocks(minimumAge: .seconds(2)) {
+            logger.warning("Removed a stale lock", metadata: ["path": "\(lock.path)"])
+        }
+        if !options.dryRun, workspace.remote != nil {
+            let started = clock.elapsed()
+            try workspace.syncAndPublish(repository)
+            report.syncDuration = clock.elapsed() - started
+        }
+        return try repository.branchTip(workspace.branch)
     }
 
-    // MARK: - Operations
+    // MARK: 2. Idle check
 
-    private func execute(
-        _ operations: [PlannedOperation], snapshot: DesiredSnapshot, statuses: inout [String: DocumentStatus],
-        writer: inout StatusWriter, report: inout PassReport
+    /// Whether the pass can end at once: the head and the configuration are those the last
+    /// pass left, nothing it planned is unfinished, nothing is due, nothing waits to be pushed.
+    /// An idle pass reads the cache's few rows and no git object.
+    private func idleCheck(_ head: OID, _ options: PassOptions, _ report: inout PassReport) throws -> Bool {
+        guard !options.force, !options.dryRun, !options.allowMassDelete,
+              try cache.meta("head") == head.hex, try cache.pendingIDs().isEmpty, try cache.unsettledIDs().isEmpty,
+              try cache.nextDue().map({ now < $0 }) ?? true, try !needsPush()
+        else { return false }
+        report.idle = true
+        report.diagnostics = try cache.allDiagnostics()
+        report.plan.brake = try cache.meta("brake").flatMap { try? JSONDecoder().decode(MassDeleteBrake.self, from: Data($0.utf8)) }
+        report.failedIndexes = try cache.failedIndexes()
+        return true
+    }
+
+    // MARK: 4. Plan
+
+    /// The input of the plan: the documents the diff touched, those a pass planned and did not
+    /// finish, those due now, and those with an intent and no live operation; their desired
+    /// state and status come from the cache.
+    private func plan(
+        _ changes: PassReader.Changes, head: OID, _ options: PassOptions, _ report: inout PassReport
+    ) throws -> (ReconcilePlan, PlanInput) {
+        let ids = changes.dirty.union(try cache.pendingIDs()).union(try cache.dueIDs(at: now)).union(try cache.unsettledIDs())
+            .union(try cache.brakedIDs())
+        let sorted = ids.sorted()
+        let (desired, held, actual) = try reader.planInput(sorted, repository, head: head)
+        report.work.documentsPlanned = sorted.count
+        report.diagnostics = try cache.allDiagnostics()
+        for d in report.diagnostics where d.severity == .error { logger.error("Invalid spec: \(d)") }
+        let plan = try Planner.plan(
+            ids: sorted, desired: desired, held: held, actual: actual, presentIndexes: { try cache.presentCount() },
+            now: now, settings: settings(allowMassDelete: options.allowMassDelete))
+        if let brake = plan.brake { logger.error("\(brake)") }
+        return (plan, PlanInput(ids: sorted, desired: desired, held: held, actual: actual))
+    }
+
+    private func settings(allowMassDelete: Bool = false) -> PlannerSettings {
+        PlannerSettings(config, allowMassDelete: allowMassDelete, configFingerprint: fingerprint)
+    }
+
+    // MARK: 5. Commit intents
+
+    /// Commits the intents of the plan, and the diagnostics file when the set of problems
+    /// changed, before any operation runs. Returns the diagnostics file's text.
+    private func commitIntents(
+        _ plan: ReconcilePlan, input: PlanInput, statuses: inout [String: DocumentStatus], commit: inout StatusCommit,
+        _ report: inout PassReport
+    ) throws -> String {
+        for (id, intent) in plan.intents.sorted(by: { $0.key < $1.key }) {
+            commit.record(id: id, from: statuses[id], to: intent)
+            statuses[id] = intent
+            if input.actual[id] != nil, input.desired[id] == nil, !input.held.contains(id) {
+                logger.info("Cleaning up orphaned status", metadata: ["document_id": "\(id)"])
+            }
+        }
+        let text = DiagnosticsFile.text(report.diagnostics, brake: plan.brake)
+        if try cache.meta("diagnosticsText") != text {
+            commit.extra[statusDir + "/" + DiagnosticsFile.name] = text
+        }
+        try self.commit(&commit, .intents, &report)
+        return text
+    }
+
+    // MARK: 6. Run operations
+
+    private func runOperations(
+        _ operations: [PlannedOperation], desired: [String: DesiredDocument], statuses: inout [String: DocumentStatus],
+        commit: inout StatusCommit, _ report: inout PassReport
     ) async -> [(operation: PlannedOperation, outcome: OperationOutcome)] {
         var outcomes: [(operation: PlannedOperation, outcome: OperationOutcome)] = []
         var pending = operations[...]
-        var lastCommit = ContinuousClock.now
-        let settings = PlannerSettings(config)
+        var lastCommit = clock.elapsed()
+        let settings = settings()
         await withTaskGroup(of: (PlannedOperation, OperationOutcome).self) { group in
             func startNext() {
                 guard !draining, let operation = pending.popFirst() else { return }
@@ -244,12 +246,12 @@ public actor Reconciler {
                     "document_id": "\(key.documentId)", "index_type": "\(key.indexType)",
                     "action": "\(operation.action.rawValue)", "reason": "\(operation.reason.rawValue)",
                 ])
-                let prepared = prepare(operation, snapshot: snapshot, statuses: statuses)
+                let prepared = prepare(operation, desired: desired[key.documentId], status: statuses[key.documentId], &report)
                 let timeout = config.indexTypes[key.indexType]?.timeout ?? config.reconcile.operationTimeout
                 group.addTask {
                     switch prepared {
-                    case .failure(let error): return (operation, .failed(error.message))
-                    case .success(let (indexer, request)): return (operation, await Self.run(request, on: indexer, timeout: timeout))
+                    case .failure(let error): return (operation, .failed(OperationFailure(error.message, terminal: error.isTerminal)))
+                    case .success(let (indexer, request)): return (operation, await OperationRunner.run(request, on: indexer, timeout: timeout))
                     }
                 }
             }
@@ -260,16 +262,16 @@ public actor Reconciler {
                 let id = operation.key.documentId
                 let before = statuses[id]
                 let after = (before ?? DocumentStatus(documentId: id))
-                    .recording(outcome, of: operation, now: now, settings: settings, jitter: Double.random(in: 0.9...1.1))
-                writer.record(id: id, from: before, to: after, operation: operation, outcome: outcome)
+                    .recording(outcome, of: operation, now: now, settings: settings, jitter: clock.jitter())
+                commit.record(id: id, from: before, to: after, operation: operation, outcome: outcome)
                 statuses[id] = after
-                if ContinuousClock.now - lastCommit >= config.reconcile.commitInterval {
+                if clock.elapsed() - lastCommit >= config.reconcile.commitInterval {
                     do {
-                        try commit(&writer, kind: .results, report: &report)
+                        try self.commit(&commit, .results, &report)
                     } catch {
                         logger.error("Cannot commit statuses yet: \(error)")
                     }
-                    lastCommit = ContinuousClock.now
+                    lastCommit = clock.elapsed()
                 }
                 startNext()
             }
@@ -277,56 +279,32 @@ public actor Reconciler {
         return outcomes
     }
 
+    /// The indexer and request of an operation: a create of a source in the repository reads
+    /// its blob; a delete gets the source and collection its create got (from the status).
     private func prepare(
-        _ operation: PlannedOperation, snapshot: DesiredSnapshot, statuses: [String: DocumentStatus]
+        _ operation: PlannedOperation, desired: DesiredDocument?, status: DocumentStatus?, _ report: inout PassReport
     ) -> Result<(any Indexer, IndexRequest), IndexerError> {
         let key = operation.key
-        guard let indexer = indexers[key.indexType] else { return .failure(IndexerError("index type \"\(key.indexType)\" is not configured")) }
-        let desired = snapshot.desired[key.documentId]
-        let source = desired?.index.spec.source ?? .path("")
+        guard let indexer = indexers[key.indexType] else {
+            return .failure(IndexerError("index type \"\(key.indexType)\" is not configured", terminal: true))
+        }
+        let source = desired?.index.spec.source ?? status?.source ?? .path("")
         var content: [UInt8]?
         if operation.action == .create, case .path(let path) = source {
-            guard let blob = snapshot.sourceBlobs[key.documentId] else {
-                return .failure(IndexerError("the source \(path) is not in the repository"))
+            guard let blob = desired?.sourceBlob.flatMap(OID.init(hex:)) else {
+                return .failure(IndexerError("the source \(path) is not in the repository", terminal: true))
             }
             do {
                 content = [UInt8](try repository.readBlob(blob))
+                report.work.sourcesRead += 1
             } catch {
                 return .failure(IndexerError("cannot read the source \(path): \(error)"))
             }
         }
         return .success((indexer, IndexRequest(
-            action: operation.action == .create ? .create : .delete, documentId: key.documentId, indexType: key.indexType,
-            collection: desired?.index.metadata.collection ?? statuses[key.documentId]?.collection,
+            action: operation.action, documentId: key.documentId, indexType: key.indexType,
+            collection: desired?.index.metadata.collection ?? status?.collection,
             revision: operation.revision, source: source, content: content)))
-    }
-
-    /// Runs one operation, cancelling it past its timeout.
-    private static func run(_ request: IndexRequest, on indexer: any Indexer, timeout: Duration) async -> OperationOutcome {
-        do {
-            let data = try await withThrowingTaskGroup(of: JSONValue?.self) { group in
-                group.addTask {
-                    if request.action == .create { return try await indexer.create(request) }
-                    try await indexer.delete(request)
-                    return .null
-                }
-                group.addTask {
-                    try await Task.sleep(for: timeout)
-                    return nil
-                }
-                let first = try await group.next() ?? nil
-                group.cancelAll()
-                return first
-            }
-            guard let data else { return .failed("timed out after \(DurationText.format(timeout)) (operationTimeout)") }
-            return .succeeded(data)
-        } catch let error as IndexerError {
-            return .failed(error.message)
-        } catch is CancellationError {
-            return .failed("cancelled: indexops was stopping")
-        } catch {
-            return .failed(String(describing: error))
-        }
     }
 
     private func log(_ operation: PlannedOperation, _ outcome: OperationOutcome) {
@@ -334,32 +312,36 @@ public actor Reconciler {
         switch (operation.action, outcome) {
         case (.create, .succeeded): logger.info("Successfully created index", metadata: metadata)
         case (.delete, .succeeded): logger.info("Successfully deleted index", metadata: metadata)
-        case (.create, .failed(let message)): logger.error("Failed to create index: \(message)", metadata: metadata)
-        case (.delete, .failed(let message)): logger.error("Failed to delete index: \(message)", metadata: metadata)
+        case (.create, .failed(let failure)): logger.error("Failed to create index: \(failure.message)", metadata: metadata)
+        case (.delete, .failed(let failure)): logger.error("Failed to delete index: \(failure.message)", metadata: metadata)
         }
     }
 
-    // MARK: - Commits
+    // MARK: 5, 7, 9. Commits and publishing
 
-    /// Commits what the writer holds on top of the branch head, again on a newer head when a
+    /// Commits what `commit` holds on top of the branch head, again on a newer head when a
     /// person committed meanwhile (our files are ours alone, so writing them again is safe),
     /// then publishes the work tree.
-    private func commit(_ writer: inout StatusWriter, kind: StatusWriter.Kind, report: inout PassReport) throws {
-        guard !writer.isEmpty else { return }
-        let edits = writer.edits()
-        let message = writer.message(kind)
+    private func commit(_ commit: inout StatusCommit, _ kind: StatusCommit.Kind, _ report: inout PassReport) throws {
+        guard !commit.isEmpty else { return }
+        let files = commit.files
+        let edits: [PathEdit] = files.map { file in
+            file.text.map { .write(file.path, Data($0.utf8)) } ?? .remove(file.path)
+        }
+        let message = commit.message(kind)
         var attempts = 0
         while true {
             attempts += 1
             let parent = try repository.branchTip(workspace.branch)
             if parent != (report.commits.last ?? report.specCommit) { sawForeignCommits = true }
-            let signature = Signature(name: config.repository.authorName, email: config.repository.authorEmail, time: clock())
+            let signature = Signature(name: config.repository.authorName, email: config.repository.authorEmail, time: clock.now())
             do {
                 if let id = try repository.commit(edits, on: workspace.branch, parent: parent, message: message, author: signature) {
                     report.commits.append(id)
+                    report.work.statusFilesWritten += files.count
                     try repository.publish(to: id)
                 }
-                writer.reset()
+                commit = StatusCommit(statusDir: statusDir, specCommit: commit.specCommit)
                 return
             } catch let error as GitError where error.code == .modified && attempts < 5 {
                 sawForeignCommits = true
@@ -368,39 +350,92 @@ public actor Reconciler {
         }
     }
 
+    // MARK: 8. Push
+
+    private func push(_ report: inout PassReport) throws {
+        guard let remote = workspace.remote, try needsPush() else { return }
+        let started = clock.elapsed()
+        let result = try repository.push(remote, replaying: statusDir)
+        report.pushDuration = clock.elapsed() - started
+        report.pushed = result.pushed
+        if let newHead = result.head, result.replayedCommits > 0 {
+            sawForeignCommits = true
+            try repository.publish(to: newHead)
+        }
+    }
+
     private func needsPush() throws -> Bool {
         guard let remote = workspace.remote else { return false }
         return try repository.branchTip(workspace.branch) != repository.trackingTip(remote)
     }
 
-    private func configFingerprint() -> String {
-        var parts = config.indexTypes.keys.sorted().map { "\($0)=\(DesiredStateReader.fingerprint(config.indexTypes[$0]!))" }
-        parts.append("\(config.reconcile.maxRetries)/\(config.reconcile.maxDeletePercent)/\(config.repository.specsDir)/\(statusDir)")
-        return SHA256.hex(parts.joined(separator: "\n"))
-    }
+    // MARK: 10. Remember
 
-    private static func nextDue(_ statuses: [String: DocumentStatus], plan: ReconcilePlan, settings: ControllerConfig) -> Timestamp? {
-        var due = plan.nextRetryAt
-        for status in statuses.values {
-            for entry in status.indexes.values where entry.actualState == .failed && entry.retryCount < settings.reconcile.maxRetries {
-                if let at = entry.nextRetryAt { due = min(due ?? at, at) }
+    /// Records in the cache the statuses the pass wrote and, from a plan of the documents'
+    /// new state, when each is due again; documents with nothing left to do are no longer
+    /// pending, and those whose deletes the brake held are remembered as such. The cache moves
+    /// to the new head's tree only when every commit since the head the pass read is its own.
+    private func remember(
+        plan: ReconcilePlan, input: PlanInput, statuses: [String: DocumentStatus], diagnosticsText: String, _ report: inout PassReport
+    ) throws {
+        let after = Planner.plan(ids: input.ids, desired: input.desired, held: input.held, actual: statuses, presentIndexes: { 0 },
+                                 now: now, settings: settings(allowMassDelete: true))
+        let braked = Set(plan.held.filter { $0.value == ReconcilePlan.brakeHold }.keys.map(\.documentId))
+        let unsettled = Set(after.operations.map(\.key.documentId)).union(after.intents.keys).subtracting(braked)
+        try cache.transaction {
+            for id in input.ids {
+                if statuses[id] != input.actual[id] { try cache.putStatus(id, statuses[id]) }
+                try cache.setDue(id, at: after.dueAt[id])
+            }
+            try cache.setPending(Set(input.ids).subtracting(unsettled), pending: false)
+            try cache.setBraked(Set(input.ids).subtracting(braked), braked: false)
+            try cache.setBraked(braked, braked: true)
+            try cache.setMeta("diagnosticsText", diagnosticsText)
+            try cache.setMeta("brake", plan.brake.flatMap { try? String(decoding: JSONEncoder().encode($0), as: UTF8.self) })
+            if !sawForeignCommits, let newHead = try repository.branchTip(workspace.branch) {
+                try cache.setMeta("tree", try repository.treeID(ofCommit: newHead).hex)
+                try cache.setMeta("head", newHead.hex)
             }
         }
-        return due
+        report.failedIndexes = try cache.failedIndexes()
     }
 
-    static func diagnosticsFileText(_ diagnostics: [Diagnostic], brake: MassDeleteBrake?) -> String {
-        let items: [JSONValue] = diagnostics.map { d in
-            .object([
-                "file": .string(d.file), "line": .int(Int64(d.line)), "column": .int(Int64(d.column)),
-                "severity": .string(d.severity.rawValue), "code": .string(d.code), "message": .string(d.message),
-            ])
-        }
-        return JSONValue.object([
-            "apiVersion": .string(DocumentIndex.apiVersion),
-            "kind": .string("Diagnostics"),
-            "diagnostics": .array(items),
-            "massDeleteBrake": brake.map { .string($0.description) } ?? .null,
-        ]).canonicalText + "\n"
+    /// The documents a pass plans, and what it knew of them.
+    struct PlanInput {
+        var ids: [String]
+        var desired: [String: DesiredDocument]
+        var held: Set<String>
+        var actual: [String: DocumentStatus]
+    }
+
+    // MARK: - Views
+
+    /// The status of one document at the branch head, read from its file.
+    public func status(of documentId: String) throws -> DocumentStatus? {
+        guard let head = try repository.branchTip(workspace.branch) else { return nil }
+        return try query.status(of: documentId, at: head)
+    }
+
+    /// The statuses of a collection's documents at the branch head, sorted by id.
+    public func statuses(collection: String) throws -> [DocumentStatus] {
+        guard let head = try repository.branchTip(workspace.branch) else { return [] }
+        return try query.statuses(collection: collection, at: head)
+    }
+
+    /// The counts and failed indexes of the branch head, from the pass cache.
+    public func summary() throws -> StatusSummary {
+        guard let head = try repository.branchTip(workspace.branch) else { return StatusSummary() }
+        return try query.summary(at: head)
+    }
+
+    private var query: StatusQuery { StatusQuery(repository: repository, config: config, cache: cache) }
+
+    // MARK: - Fingerprint
+
+    /// The fingerprint of the configuration: a pass with another one is never idle.
+    static func fingerprint(_ config: ControllerConfig) -> String {
+        var parts = config.indexTypes.keys.sorted().map { "\($0)=\(config.indexTypes[$0]!.revisionFingerprint)" }
+        parts.append("\(config.reconcile.maxRetries)/\(config.reconcile.maxDeletePercent)/\(config.repository.specsDir)/\(config.repository.statusDir)")
+        return SHA256.hex(parts.joined(separator: "\n"))
     }
 }

@@ -125,7 +125,7 @@ public struct SpecValidator: Sendable {
             guard let names = try? FileManager.default.contentsOfDirectory(atPath: current) else { continue }
             for name in names.sorted() where !name.hasPrefix(".") {
                 let path = current + "/" + name
-                let isSpec = name.hasSuffix(".yaml") || name.hasSuffix(".yml")
+                let isSpec = SpecFile.isSpecPath(name)
                 switch FileSystem.kind(path) {
                 case .directory: pending.append(path)
                 case .file where isSpec: files.append(path)

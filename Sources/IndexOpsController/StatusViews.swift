@@ -15,46 +15,47 @@ public enum StatusViews {
         return .object([
             "collection": .string(name),
             "documents": .array(members.map(\.json)),
-            "indexes": counts(members),
+            "indexes": counts(StatusSummary(members).counts),
         ])
     }
 
     /// The whole system: documents, indexes per state and per index type, and every failed
     /// index with its error.
-    public static func system(_ statuses: [DocumentStatus]) -> JSONValue {
-        let sorted = statuses.sorted { $0.documentId < $1.documentId }
-        var failed: [JSONValue] = []
-        for status in sorted {
-            for (type, entry) in status.indexes.sorted(by: { $0.key < $1.key }) where entry.actualState == .failed {
-                failed.append(.object([
-                    "documentId": .string(status.documentId),
-                    "indexType": .string(type),
-                    "desiredState": .string(entry.desiredState.rawValue),
-                    "errorMessage": entry.errorMessage.map(JSONValue.string) ?? .null,
-                    "retryCount": .int(Int64(entry.retryCount)),
-                    "nextRetryAt": entry.nextRetryAt.map { .string($0.text) } ?? .null,
-                    "updatedAt": .string(entry.updatedAt.text),
-                ]))
-            }
+    public static func system(_ summary: StatusSummary) -> JSONValue {
+        let failed: [JSONValue] = summary.failed.map { item in
+            .object([
+                "documentId": .string(item.documentId),
+                "indexType": .string(item.indexType),
+                "desiredState": .string(item.entry.desiredState.rawValue),
+                "errorMessage": item.entry.errorMessage.map(JSONValue.string) ?? .null,
+                "retryCount": .int(Int64(item.entry.retryCount)),
+                "nextRetryAt": item.entry.nextRetryAt.map { .string($0.text) } ?? .null,
+                "updatedAt": .string(item.entry.updatedAt.text),
+            ])
         }
         return .object([
-            "documents": .int(Int64(sorted.count)),
-            "collections": .array(Set(sorted.compactMap(\.collection)).sorted().map(JSONValue.string)),
-            "indexes": counts(sorted),
+            "documents": .int(Int64(summary.documents)),
+            "collections": .array(summary.collections.map(JSONValue.string)),
+            "indexes": counts(summary.counts),
             "failed": .array(failed),
         ])
     }
 
+    /// The whole system of a set of statuses.
+    public static func system(_ statuses: [DocumentStatus]) -> JSONValue {
+        system(StatusSummary(statuses))
+    }
+
     /// `{"total": n, "byState": {state: n}, "byType": {type: {state: n}}}`, every state listed.
-    static func counts(_ statuses: [DocumentStatus]) -> JSONValue {
+    static func counts(_ counts: [String: [ActualState: Int]]) -> JSONValue {
         var byState = Dictionary(uniqueKeysWithValues: ActualState.allCases.map { ($0.rawValue, 0) })
         var byType: [String: [String: Int]] = [:]
         var total = 0
-        for status in statuses {
-            for (type, entry) in status.indexes {
-                total += 1
-                byState[entry.actualState.rawValue, default: 0] += 1
-                byType[type, default: Dictionary(uniqueKeysWithValues: ActualState.allCases.map { ($0.rawValue, 0) })][entry.actualState.rawValue, default: 0] += 1
+        for (type, states) in counts {
+            for (state, n) in states {
+                total += n
+                byState[state.rawValue, default: 0] += n
+                byType[type, default: Dictionary(uniqueKeysWithValues: ActualState.allCases.map { ($0.rawValue, 0) })][state.rawValue, default: 0] += n
             }
         }
         return .object([

@@ -61,3 +61,16 @@ public struct Workspace: Sendable {
         return .none
     }
 }
+
+extension Workspace {
+    /// Fetches the remote and brings the branch up to date, then updates the work tree when
+    /// the branch moved: what every command does before it reads or edits. Nothing without a
+    /// remote.
+    @discardableResult
+    func syncAndPublish(_ repository: Repository) throws -> SyncResult? {
+        guard let remote else { return nil }
+        let result = try repository.sync(remote, replaying: config.repository.statusDir)
+        if result.moved, let head = result.head { try repository.publish(to: head) }
+        return result
+    }
+}

@@ -26,12 +26,16 @@ public struct IndexStatus: Sendable, Hashable {
     public var retryCount: Int
     /// When a failed operation is tried again.
     public var nextRetryAt: Timestamp?
+    /// Set when the failure is terminal (it cannot succeed until something changes): the
+    /// fingerprint of the configuration it failed under. It is not retried with backoff, and is
+    /// tried again when the source, the index type's settings or the configuration change.
+    public var terminalConfig: String?
 
     /// Creates an entry.
     public init(
         actualState: ActualState, desiredState: DesiredState, createdAt: Timestamp? = nil, updatedAt: Timestamp,
         lastReconciledAt: Timestamp, errorMessage: String? = nil, indexData: JSONValue = .object([:]),
-        observedRevision: String? = nil, retryCount: Int = 0, nextRetryAt: Timestamp? = nil
+        observedRevision: String? = nil, retryCount: Int = 0, nextRetryAt: Timestamp? = nil, terminalConfig: String? = nil
     ) {
         self.actualState = actualState
         self.desiredState = desiredState
@@ -43,6 +47,7 @@ public struct IndexStatus: Sendable, Hashable {
         self.observedRevision = observedRevision
         self.retryCount = retryCount
         self.nextRetryAt = nextRetryAt
+        self.terminalConfig = terminalConfig
     }
 }
 
@@ -60,6 +65,9 @@ public struct DocumentStatus: Sendable, Hashable {
     public var collection: String?
     /// The spec file that declared it when the controller last acted.
     public var specFile: String?
+    /// The source it was declared with when the controller last acted: an orphan's delete
+    /// gets what its create got.
+    public var source: Source?
     /// The entries, by index type.
     public var indexes: [String: IndexStatus]
     /// The retry annotation value already acted on.
@@ -69,12 +77,13 @@ public struct DocumentStatus: Sendable, Hashable {
 
     /// Creates a status.
     public init(
-        documentId: String, collection: String? = nil, specFile: String? = nil, indexes: [String: IndexStatus] = [:],
-        lastHandledRetryAt: Timestamp? = nil, lastHandledRecreateAt: Timestamp? = nil
+        documentId: String, collection: String? = nil, specFile: String? = nil, source: Source? = nil,
+        indexes: [String: IndexStatus] = [:], lastHandledRetryAt: Timestamp? = nil, lastHandledRecreateAt: Timestamp? = nil
     ) {
         self.documentId = documentId
         self.collection = collection
         self.specFile = specFile
+        self.source = source
         self.indexes = indexes
         self.lastHandledRetryAt = lastHandledRetryAt
         self.lastHandledRecreateAt = lastHandledRecreateAt
@@ -95,7 +104,7 @@ public struct DocumentStatus: Sendable, Hashable {
         func text(_ s: String?) -> JSONValue { s.map(JSONValue.string) ?? .null }
         var entries: [String: JSONValue] = [:]
         for (type, s) in indexes {
-            entries[type] = .object([
+            var entry: [String: JSONValue] = [
                 "actualState": .string(s.actualState.rawValue),
                 "createdAt": time(s.createdAt),
                 "desiredState": .string(s.desiredState.rawValue),
@@ -106,9 +115,11 @@ public struct DocumentStatus: Sendable, Hashable {
                 "observedRevision": text(s.observedRevision),
                 "retryCount": .int(Int64(s.retryCount)),
                 "updatedAt": time(s.updatedAt),
-            ])
+            ]
+            if let config = s.terminalConfig { entry["terminalConfig"] = .string(config) }
+            entries[type] = .object(entry)
         }
-        return .object([
+        var members: [String: JSONValue] = [
             "apiVersion": .string(DocumentIndex.apiVersion),
             "collection": text(collection),
             "documentId": .string(documentId),
@@ -117,7 +128,9 @@ public struct DocumentStatus: Sendable, Hashable {
             "lastHandledRecreateAt": time(lastHandledRecreateAt),
             "lastHandledRetryAt": time(lastHandledRetryAt),
             "specFile": text(specFile),
-        ])
+        ]
+        if let source { members["source"] = source.json }
+        return .object(members)
     }
 
     /// Reads a status file.
@@ -144,11 +157,14 @@ public struct DocumentStatus: Sendable, Hashable {
                 actualState: actual, desiredState: desired, createdAt: try time(entry["createdAt"], "createdAt"),
                 updatedAt: updated, lastReconciledAt: reconciled, errorMessage: entry["errorMessage"]?.stringValue,
                 indexData: entry["indexData"] ?? .object([:]), observedRevision: entry["observedRevision"]?.stringValue,
-                retryCount: Int(entry["retryCount"]?.intValue ?? 0), nextRetryAt: try time(entry["nextRetryAt"], "nextRetryAt"))
+                retryCount: Int(entry["retryCount"]?.intValue ?? 0), nextRetryAt: try time(entry["nextRetryAt"], "nextRetryAt"),
+                terminalConfig: entry["terminalConfig"]?.stringValue)
         }
+        var source: Source?
+        if let value = json["source"], value != .null { source = try Source(json: value) }
         self.init(
             documentId: id, collection: json["collection"]?.stringValue, specFile: json["specFile"]?.stringValue,
-            indexes: indexes, lastHandledRetryAt: try time(json["lastHandledRetryAt"], "lastHandledRetryAt"),
+            source: source, indexes: indexes, lastHandledRetryAt: try time(json["lastHandledRetryAt"], "lastHandledRetryAt"),
             lastHandledRecreateAt: try time(json["lastHandledRecreateAt"], "lastHandledRecreateAt"))
     }
 }
@@ -161,4 +177,29 @@ public struct StatusFileError: Error, Sendable, Hashable, CustomStringConvertibl
     /// Creates an error.
     public init(_ message: String) { self.message = message }
     public var description: String { message }
+}
+
+extension Source {
+    /// `{"path": …}` or `{"revision": …, "uri": …}`, as status files and exec requests write it.
+    public var json: JSONValue {
+        switch self {
+        case .path(let path): .object(["path": .string(path)])
+        case .uri(let uri, let revision): .object(["uri": .string(uri), "revision": revision.map(JSONValue.string) ?? .null])
+        }
+    }
+
+    /// Reads a source written as ``json``.
+    ///
+    /// - Throws: ``StatusFileError`` for anything else, or a path or URI a spec could not hold.
+    public init(json: JSONValue) throws(StatusFileError) {
+        if let path = json["path"]?.stringValue {
+            if let problem = Source.pathProblem(path) { throw StatusFileError("source: \(problem)") }
+            self = .path(path)
+        } else if let uri = json["uri"]?.stringValue {
+            if let problem = Source.uriProblem(uri) { throw StatusFileError("source: \(problem)") }
+            self = .uri(uri, revision: json["revision"]?.stringValue)
+        } else {
+            throw StatusFileError("source is not {\"path\"} or {\"uri\", \"revision\"}")
+        }
+    }
 }

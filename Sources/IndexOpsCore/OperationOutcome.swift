@@ -2,15 +2,39 @@
 public enum OperationOutcome: Sendable, Hashable {
     /// It succeeded; a create returns the indexer's `indexData`.
     case succeeded(JSONValue)
-    /// It failed (or timed out) with a message for people.
-    case failed(String)
+    /// It failed (or timed out).
+    case failed(OperationFailure)
+
+    /// A transient failure with a message for people.
+    public static func failed(_ message: String) -> OperationOutcome { .failed(OperationFailure(message)) }
+
+    /// The failure's message, or `nil` for a success.
+    public var failureMessage: String? {
+        if case .failed(let failure) = self { failure.message } else { nil }
+    }
+}
+
+/// Why an operation failed, and whether trying again can help.
+public struct OperationFailure: Sendable, Hashable {
+    /// What went wrong, for people (redacted, capped).
+    public var message: String
+    /// The operation cannot succeed until the spec, the source or the configuration changes
+    /// (DESIGN.md §4): it is not retried with backoff. Everything else is transient.
+    public var isTerminal: Bool
+
+    /// Creates a failure.
+    public init(_ message: String, terminal: Bool = false) {
+        self.message = message
+        self.isTerminal = terminal
+    }
 }
 
 extension DocumentStatus {
     /// The status after an operation ended (DESIGN.md §4): a create that succeeded makes the
     /// entry present with the new revision; a delete that succeeded removes the entry, and
     /// the whole file (`nil`) when none is left; a failure sets `failed`, the error, one more
-    /// retry and the time of the next (none once retries are used up).
+    /// retry and the time of the next (none once retries are used up, or for a terminal
+    /// failure, which waits for a change instead).
     ///
     /// - Parameter jitter: the caller's random factor for the backoff, e.g. 0.9 to 1.1.
     public func recording(
@@ -33,16 +57,18 @@ extension DocumentStatus {
             entry.observedRevision = operation.revision
             entry.retryCount = 0
             entry.nextRetryAt = nil
+            entry.terminalConfig = nil
         case (.succeeded, .delete):
             next.indexes[type] = nil
             return next.indexes.isEmpty ? nil : next
-        case (.failed(let message), let action):
+        case (.failed(let failure), let action):
             if entry.actualState != .failed { entry.updatedAt = now }
             entry.actualState = .failed
-            entry.errorMessage = message
+            entry.errorMessage = failure.message
             if action == .create { entry.observedRevision = operation.revision }
-            entry.retryCount += 1
-            entry.nextRetryAt = entry.retryCount < settings.maxRetries
+            entry.retryCount = entry.retryCount.addingClamped(1)
+            entry.terminalConfig = failure.isTerminal ? settings.configFingerprint : nil
+            entry.nextRetryAt = !failure.isTerminal && entry.retryCount < settings.maxRetries
                 ? now.adding(settings.backoff(afterFailures: entry.retryCount, jitter: jitter)) : nil
         }
         next.indexes[type] = entry

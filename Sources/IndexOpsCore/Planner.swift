@@ -7,12 +7,15 @@ public struct DesiredDocument: Sendable, Hashable {
     /// For each configured index type, the revision a create would index: the source's blob
     /// id (or its declared URI revision) combined with the type's driver settings.
     public var revisions: [String: String]
+    /// The blob id (hex) of the source, when it is a file in the repository.
+    public var sourceBlob: String?
 
     /// Creates a desired document.
-    public init(index: DocumentIndex, specFile: String, revisions: [String: String]) {
+    public init(index: DocumentIndex, specFile: String, revisions: [String: String], sourceBlob: String? = nil) {
         self.index = index
         self.specFile = specFile
         self.revisions = revisions
+        self.sourceBlob = sourceBlob
     }
 }
 
@@ -44,6 +47,7 @@ public struct PlannedOperation: Sendable, Hashable, Comparable {
         case retry = "retry after failure"
         case retryRequested = "retry requested"
         case interrupted = "interrupted operation"
+        case configurationChanged = "configuration changed"
         case declaredAbsent = "declared absent"
         case orphaned = "spec removed"
     }
@@ -69,7 +73,7 @@ public struct PlannedOperation: Sendable, Hashable, Comparable {
 }
 
 /// Create or delete.
-public enum IndexOperationKind: String, Sendable, Hashable {
+public enum IndexOperationKind: String, Sendable, Hashable, Codable {
     case create, delete
 }
 
@@ -77,7 +81,7 @@ public enum IndexOperationKind: String, Sendable, Hashable {
 public struct PlannerSettings: Sendable, Hashable {
     /// The configured index types.
     public var indexTypes: Set<String>
-    /// Failures before an index is held.
+    /// Failures (and interruptions) before an index is held.
     public var maxRetries: Int
     /// The first retry delay.
     public var retryBackoff: Duration
@@ -87,29 +91,37 @@ public struct PlannerSettings: Sendable, Hashable {
     public var maxDeletePercent: Int
     /// Deletes past the brake once (`reconcile --allow-mass-delete`).
     public var allowMassDelete: Bool
+    /// The fingerprint of the whole configuration: a terminal failure recorded under another
+    /// configuration is tried again.
+    public var configFingerprint: String
 
     /// Creates settings.
     public init(indexTypes: Set<String>, maxRetries: Int = 5, retryBackoff: Duration = .seconds(30),
-                maxRetryBackoff: Duration = .seconds(900), maxDeletePercent: Int = 50, allowMassDelete: Bool = false) {
+                maxRetryBackoff: Duration = .seconds(900), maxDeletePercent: Int = 50, allowMassDelete: Bool = false,
+                configFingerprint: String = "") {
         self.indexTypes = indexTypes
         self.maxRetries = maxRetries
         self.retryBackoff = retryBackoff
         self.maxRetryBackoff = maxRetryBackoff
         self.maxDeletePercent = maxDeletePercent
         self.allowMassDelete = allowMassDelete
+        self.configFingerprint = configFingerprint
     }
 
     /// Settings from the controller configuration.
-    public init(_ config: ControllerConfig, allowMassDelete: Bool = false) {
+    public init(_ config: ControllerConfig, allowMassDelete: Bool = false, configFingerprint: String = "") {
         self.init(
             indexTypes: Set(config.indexTypes.keys), maxRetries: config.reconcile.maxRetries,
             retryBackoff: config.reconcile.retryBackoff, maxRetryBackoff: config.reconcile.maxRetryBackoff,
-            maxDeletePercent: config.reconcile.maxDeletePercent, allowMassDelete: allowMassDelete)
+            maxDeletePercent: config.reconcile.maxDeletePercent, allowMassDelete: allowMassDelete,
+            configFingerprint: configFingerprint)
     }
 
     /// The delay before retry number `failures` (1 for the first): the backoff doubled per
-    /// failure, capped, times `jitter` (the caller's random factor, e.g. 0.9 to 1.1).
+    /// failure, capped, times `jitter` (the caller's random factor, e.g. 0.9 to 1.1). No delay
+    /// for 0 failures.
     public func backoff(afterFailures failures: Int, jitter: Double) -> Duration {
+        guard failures > 0 else { return .zero }
         let doublings = max(0, min(failures - 1, 30))
         var delay = retryBackoff * (1 << doublings)
         if delay > maxRetryBackoff { delay = maxRetryBackoff }
@@ -153,36 +165,57 @@ public struct ReconcilePlan: Sendable, Hashable {
     public var held: [IndexKey: String] = [:]
     /// Set when the mass-delete brake held deletions back.
     public var brake: MassDeleteBrake?
-    /// The earliest retry still to come, to schedule the next pass.
-    public var nextRetryAt: Timestamp?
+    /// For each planned document that has to be looked at again later (a retry, an orphan's
+    /// delete at the longest backoff, an interrupted operation backing off), when.
+    public var dueAt: [String: Timestamp] = [:]
+
+    /// The reason of ``held`` for a delete the mass-delete brake holds back.
+    public static let brakeHold = "mass-delete brake"
 
     /// An empty plan.
     public init() {}
 
     /// Whether the pass has nothing to do.
     public var isEmpty: Bool { operations.isEmpty && intents.isEmpty }
+
+    /// The earliest time a document of the plan has to be looked at again.
+    public var nextRetryAt: Timestamp? { dueAt.values.min() }
 }
 
 /// The reconciler's brain: a pure function from desired and actual state to a plan
 /// (DESIGN.md §4). No I/O, no clock, no git: every rule is a table-driven test.
 public enum Planner {
-    /// Plans one pass.
+    /// Plans one pass over the documents `ids` (default: every document of `desired`,
+    /// `held` and `actual`).
     ///
     /// - Parameters:
-    ///   - desired: the valid, unique documents of the specs, by id.
+    ///   - ids: the documents to plan; a pass after one edit plans only what changed or is due.
+    ///   - desired: the valid, unique documents of the specs, by id (at least those of `ids`).
     ///   - held: ids whose specs could not be read (a broken file, a duplicate, a bad
     ///     document): their indexes and statuses are left exactly as they are.
-    ///   - actual: the status files, by id.
+    ///   - actual: the status files, by id (at least those of `ids`).
     ///   - inFlight: indexes with an operation running in this controller now.
     ///   - now: the time of the pass.
     ///   - settings: retries, backoff, the brake.
     public static func plan(
-        desired: [String: DesiredDocument], held: Set<String>, actual: [String: DocumentStatus],
+        ids: [String]? = nil, desired: [String: DesiredDocument], held: Set<String>, actual: [String: DocumentStatus],
         inFlight: Set<IndexKey> = [], now: Timestamp, settings: PlannerSettings
     ) -> ReconcilePlan {
+        plan(ids: ids, desired: desired, held: held, actual: actual,
+             presentIndexes: { actual.values.reduce(0) { $0 + $1.indexes.values.count { $0.actualState == .present } } },
+             inFlight: inFlight, now: now, settings: settings)
+    }
+
+    /// Plans one pass, asking for the count of present indexes of the whole repository only
+    /// when the plan deletes a present index (the mass-delete brake).
+    public static func plan(
+        ids: [String]? = nil, desired: [String: DesiredDocument], held: Set<String>, actual: [String: DocumentStatus],
+        presentIndexes: () throws -> Int, inFlight: Set<IndexKey> = [], now: Timestamp, settings: PlannerSettings
+    ) rethrows -> ReconcilePlan {
+        let ids = ids ?? Array(Set(desired.keys).union(held).union(actual.keys)).sorted()
         func planAll(brake: Bool) -> ReconcilePlan {
             var plan = ReconcilePlan()
-            for id in Set(desired.keys).union(actual.keys).sorted() {
+            for id in ids {
                 let status = actual[id]
                 if held.contains(id) {
                     for type in status?.indexes.keys.sorted() ?? [] { plan.held[IndexKey(id, type)] = "its spec cannot be read" }
@@ -194,11 +227,12 @@ public enum Planner {
             return plan
         }
         let plan = planAll(brake: false)
-        let present = actual.values.reduce(0) { $0 + $1.indexes.values.count { $0.actualState == .present } }
         let deletes = plan.operations.count { op in
             op.action == .delete && actual[op.key.documentId]?.indexes[op.key.indexType]?.actualState == .present
         }
-        guard !settings.allowMassDelete, present > 0, deletes * 100 > settings.maxDeletePercent * present else { return plan }
+        guard !settings.allowMassDelete, deletes > 0 else { return plan }
+        let present = try presentIndexes()
+        guard present > 0, deletes * 100 > settings.maxDeletePercent * present else { return plan }
         var braked = planAll(brake: true)
         braked.brake = MassDeleteBrake(wouldDelete: deletes, present: present, maxDeletePercent: settings.maxDeletePercent)
         return braked
@@ -206,7 +240,7 @@ public enum Planner {
 
     /// The desired state of each index type of a document: its declared states, or every
     /// configured type present when it declares none.
-    public static func desiredStates(_ index: DocumentIndex, configured: Set<String>) -> [String: DesiredState] {
+    public static func desiredStates(_ index: DocumentIndex, configured: some Sequence<String>) -> [String: DesiredState] {
         index.spec.indexes ?? Dictionary(uniqueKeysWithValues: configured.map { ($0, .present) })
     }
 
@@ -222,6 +256,7 @@ public enum Planner {
         if let desired {
             next.collection = desired.index.metadata.collection
             next.specFile = desired.specFile
+            next.source = desired.index.spec.source
             if let at = desired.index.metadata.retryRequestedAt, at > (next.lastHandledRetryAt ?? .distantPast) {
                 retryRequested = true
                 next.lastHandledRetryAt = at
@@ -242,7 +277,7 @@ public enum Planner {
             let want = states[type] ?? .absent
             let entry = next.indexes[type]
             if brake, want == .absent, entry?.actualState == .present {
-                plan.held[key] = "mass-delete brake"
+                plan.held[key] = ReconcilePlan.brakeHold
                 continue
             }
             let decision = decide(
@@ -252,15 +287,24 @@ public enum Planner {
             case .nothing:
                 break
             case .wait(let until):
-                plan.nextRetryAt = min(plan.nextRetryAt ?? until, until)
+                plan.dueAt[id] = min(plan.dueAt[id] ?? until, until)
             case .hold(let reason):
                 plan.held[key] = reason
             case .remove:
                 next.indexes[type] = nil
+            case .fail(let message):
+                var failed = entry!
+                failed.actualState = .failed
+                failed.updatedAt = now
+                failed.lastReconciledAt = now
+                failed.errorMessage = message
+                failed.nextRetryAt = nil
+                next.indexes[type] = failed
+                plan.held[key] = message
             case .run(let action, let reason):
                 let revision = action == .create ? desired?.revisions[type] ?? "" : entry?.observedRevision ?? ""
                 plan.operations.append(PlannedOperation(key: key, action: action, revision: revision, reason: reason))
-                next.indexes[type] = intent(action, reason: reason, entry: entry, now: now)
+                next.indexes[type] = intent(action, reason: reason, revision: revision, entry: entry, now: now)
             }
         }
         if next.indexes.isEmpty {
@@ -276,6 +320,8 @@ public enum Planner {
         case wait(Timestamp)
         case hold(String)
         case remove
+        /// Mark the entry failed for good (an operation interrupted too often).
+        case fail(String)
         case run(IndexOperationKind, PlannedOperation.Reason)
     }
 
@@ -290,8 +336,15 @@ public enum Planner {
             switch entry.actualState {
             case .absent:
                 return .run(.create, .missing)
-            case .creating, .deleting:
-                return .run(.create, .interrupted)
+            case .creating where entry.observedRevision != nil && entry.observedRevision != revision:
+                // An interrupted build of an older revision: this is a new one.
+                return .run(.create, .newRevision)
+            case .deleting:
+                // The spec flipped back while a delete ran: the index is not there to keep.
+                return .run(.create, .missing)
+            case .creating:
+                if retryRequested { return .run(.create, .retryRequested) }
+                return interrupted(entry, action: .create, now: now, settings: settings)
             case .present:
                 if recreateRequested { return .run(.create, .recreateRequested) }
                 if entry.observedRevision != revision { return .run(.create, .newRevision) }
@@ -300,6 +353,10 @@ public enum Planner {
                 if retryRequested { return .run(.create, .retryRequested) }
                 if recreateRequested { return .run(.create, .recreateRequested) }
                 if entry.desiredState == .absent || entry.observedRevision != revision { return .run(.create, .newRevision) }
+                if let config = entry.terminalConfig {
+                    guard config == settings.configFingerprint else { return .run(.create, .configurationChanged) }
+                    return .hold("fails until the spec, the source or the configuration changes (add a retry annotation to try again)")
+                }
                 return retryOrWait(entry, action: .create, now: now, settings: settings)
             }
         case .absent:
@@ -309,20 +366,38 @@ public enum Planner {
             case .absent:
                 return .remove
             case .present, .creating:
+                // A create that may have run is deleted like a present index.
                 return .run(.delete, reason)
             case .deleting:
-                return .run(.delete, .interrupted)
+                if retryRequested { return .run(.delete, .retryRequested) }
+                return interrupted(entry, action: .delete, now: now, settings: settings)
             case .failed:
                 if entry.desiredState == .present { return .run(.delete, reason) }
                 if retryRequested { return .run(.delete, .retryRequested) }
-                if orphan, entry.retryCount >= settings.maxRetries {
+                if let config = entry.terminalConfig, config != settings.configFingerprint { return .run(.delete, .configurationChanged) }
+                if orphan, entry.retryCount >= settings.maxRetries || entry.terminalConfig != nil {
                     // No spec is left to annotate: an orphan's delete goes on at the longest backoff.
                     let at = entry.lastReconciledAt.adding(settings.maxRetryBackoff)
                     return at > now ? .wait(at) : .run(.delete, .retry)
                 }
+                if entry.terminalConfig != nil {
+                    return .hold("fails until the spec, the source or the configuration changes (add a retry annotation to try again)")
+                }
                 return retryOrWait(entry, action: .delete, now: now, settings: settings)
             }
         }
+    }
+
+    /// An intent with no live operation: the controller stopped while it ran. It counts as an
+    /// attempt: it runs again at once the first time, after the usual backoff the next times,
+    /// and is failed for good after `maxRetries` (DESIGN.md §4).
+    private static func interrupted(_ entry: IndexStatus, action: IndexOperationKind, now: Timestamp, settings: PlannerSettings) -> Decision {
+        let attempts = entry.retryCount.addingClamped(1)
+        guard attempts < settings.maxRetries else {
+            return .fail("interrupted \(attempts) times (the controller stopped while it ran); add a retry annotation to try again")
+        }
+        let at = entry.lastReconciledAt.adding(settings.backoff(afterFailures: entry.retryCount, jitter: 1))
+        return at > now ? .wait(at) : .run(action, .interrupted)
     }
 
     private static func retryOrWait(_ entry: IndexStatus, action: IndexOperationKind, now: Timestamp, settings: PlannerSettings) -> Decision {
@@ -333,8 +408,11 @@ public enum Planner {
         return .run(action, .retry)
     }
 
-    /// The entry written before the operation runs: its intent.
-    private static func intent(_ action: IndexOperationKind, reason: PlannedOperation.Reason, entry: IndexStatus?, now: Timestamp) -> IndexStatus {
+    /// The entry written before the operation runs: its intent. A create's intent records the
+    /// revision it builds, so that a later pass tells an interrupted build from a new one.
+    private static func intent(
+        _ action: IndexOperationKind, reason: PlannedOperation.Reason, revision: String, entry: IndexStatus?, now: Timestamp
+    ) -> IndexStatus {
         let state: ActualState = action == .create ? .creating : .deleting
         var next = entry ?? IndexStatus(actualState: state, desiredState: .present, updatedAt: now, lastReconciledAt: now)
         if next.actualState != state { next.updatedAt = now }
@@ -342,8 +420,11 @@ public enum Planner {
         next.desiredState = action == .create ? .present : .absent
         next.lastReconciledAt = now
         next.nextRetryAt = nil
+        next.terminalConfig = nil
+        if action == .create { next.observedRevision = revision }
         switch reason {
-        case .retry, .interrupted: break
+        case .retry: break
+        case .interrupted: next.retryCount = next.retryCount.addingClamped(1)
         default: next.retryCount = 0
         }
         return next
@@ -355,11 +436,19 @@ extension ReconcilePlan {
         operations += other.operations
         intents.merge(other.intents) { $1 }
         held.merge(other.held) { $1 }
-        if let at = other.nextRetryAt { nextRetryAt = min(nextRetryAt ?? at, at) }
+        dueAt.merge(other.dueAt) { min($0, $1) }
     }
 }
 
 extension Timestamp {
     /// Earlier than any time an annotation can hold.
     static let distantPast = Timestamp(secondsSinceEpoch: -62_135_596_800)
+}
+
+extension Int {
+    /// `self + n`, stopping at `Int.max` instead of trapping: counts read from files are input.
+    public func addingClamped(_ n: Int) -> Int {
+        let (sum, overflow) = addingReportingOverflow(n)
+        return overflow ? (n > 0 ? .max : .min) : sum
+    }
 }

@@ -103,3 +103,66 @@ public struct SpecFile: Sendable {
     /// Whether any diagnostic is an error.
     public var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
 }
+
+extension SpecResource {
+    /// The resource as JSON, positions included: what the pass cache keeps of a spec file, so
+    /// that a later pass needs no parse of a file that did not change.
+    public var cacheJSON: JSONValue {
+        func position(_ m: Mark) -> JSONValue { .array([.int(Int64(m.line)), .int(Int64(m.column))]) }
+        let metadata = index.metadata
+        return .object([
+            "file": .string(file),
+            "mark": position(mark),
+            "nameMark": position(nameMark),
+            "sourceMark": position(sourceMark),
+            "indexMarks": .object(indexMarks.mapValues(position)),
+            "name": .string(metadata.name),
+            "collection": metadata.collection.map(JSONValue.string) ?? .null,
+            "createdBy": .string(metadata.createdBy),
+            "annotations": .object(metadata.annotations.mapValues(JSONValue.string)),
+            "source": index.spec.source.json,
+            "indexes": index.spec.indexes.map { .object($0.mapValues { .string($0.rawValue) }) } ?? .null,
+        ])
+    }
+
+    /// Reads ``cacheJSON``; `nil` when it is not one (a damaged cache is rebuilt).
+    public init?(cacheJSON json: JSONValue) {
+        func mark(_ value: JSONValue?) -> Mark? {
+            guard case .array(let parts)? = value, parts.count == 2, let line = parts[0].intValue, let column = parts[1].intValue else { return nil }
+            return Mark(line: Int(line), column: Int(column))
+        }
+        guard let file = json["file"]?.stringValue, let start = mark(json["mark"]), let nameMark = mark(json["nameMark"]),
+              let sourceMark = mark(json["sourceMark"]), case .object(let marks)? = json["indexMarks"],
+              let name = json["name"]?.stringValue, let createdBy = json["createdBy"]?.stringValue,
+              case .object(let annotations)? = json["annotations"], let sourceJSON = json["source"],
+              let source = try? Source(json: sourceJSON)
+        else { return nil }
+        var indexMarks: [String: Mark] = [:]
+        for (type, value) in marks {
+            guard let m = mark(value) else { return nil }
+            indexMarks[type] = m
+        }
+        var indexes: [String: DesiredState]?
+        if case .object(let states)? = json["indexes"] {
+            var decoded: [String: DesiredState] = [:]
+            for (type, value) in states {
+                guard let state = value.stringValue.flatMap(DesiredState.init(rawValue:)) else { return nil }
+                decoded[type] = state
+            }
+            indexes = decoded
+        }
+        self.init(
+            index: DocumentIndex(
+                metadata: .init(name: name, collection: json["collection"]?.stringValue, createdBy: createdBy,
+                                annotations: annotations.compactMapValues(\.stringValue)),
+                spec: .init(source: source, indexes: indexes)),
+            file: file, mark: start, nameMark: nameMark, sourceMark: sourceMark, indexMarks: indexMarks)
+    }
+}
+
+extension SpecFile {
+    /// Whether a path in the specs folder is a spec file: `*.yaml` or `*.yml`.
+    public static func isSpecPath(_ path: String) -> Bool {
+        path.hasSuffix(".yaml") || path.hasSuffix(".yml")
+    }
+}

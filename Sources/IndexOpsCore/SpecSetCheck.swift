@@ -27,14 +27,22 @@ public enum SpecSetCheck {
         indexTypes: Set<String>?,
         sourceEntry: ((_ path: String, _ specFile: String) -> SourceEntry?)?
     ) -> [Diagnostic] {
-        var diagnostics: [Diagnostic] = []
-        let resources = files.flatMap(\.resources)
-
         var byID: [String: [SpecResource]] = [:]
-        for resource in resources { byID[resource.index.id, default: []].append(resource) }
-        for (id, declared) in byID where declared.count > 1 {
-            for resource in declared {
-                let others = declared.filter { $0.file != resource.file || $0.nameMark != resource.nameMark }
+        for resource in files.flatMap(\.resources) { byID[resource.index.id, default: []].append(resource) }
+        return byID.values.flatMap { check(declarations: $0, indexTypes: indexTypes, sourceEntry: sourceEntry) }.sorted()
+    }
+
+    /// Checks the declarations of one document id: the same checks as for a whole set, which
+    /// are all per id, so that a pass can check only the ids that changed.
+    public static func check(
+        declarations: [SpecResource],
+        indexTypes: Set<String>?,
+        sourceEntry: ((_ path: String, _ specFile: String) -> SourceEntry?)?
+    ) -> [Diagnostic] {
+        var diagnostics: [Diagnostic] = []
+        if declarations.count > 1, let id = declarations.first?.index.id {
+            for resource in declarations {
+                let others = declarations.filter { $0.file != resource.file || $0.nameMark != resource.nameMark }
                     .map { "\($0.file):\($0.nameMark)" }
                 diagnostics.append(Diagnostic(
                     file: resource.file, line: resource.nameMark.line, column: resource.nameMark.column,
@@ -45,7 +53,7 @@ public enum SpecSetCheck {
 
         if let indexTypes {
             let known = indexTypes.sorted().joined(separator: ", ")
-            for resource in resources {
+            for resource in declarations {
                 for type in (resource.index.spec.indexes ?? [:]).keys.sorted() where !indexTypes.contains(type) {
                     let mark = resource.indexMarks[type] ?? resource.mark
                     diagnostics.append(Diagnostic(
@@ -56,7 +64,7 @@ public enum SpecSetCheck {
         }
 
         if let sourceEntry {
-            for resource in resources {
+            for resource in declarations {
                 guard case .path(let path) = resource.index.spec.source else { continue }
                 let problem: String
                 switch sourceEntry(path, resource.file) {

@@ -21,9 +21,7 @@ public enum Daemon {
             throw IndexOpsError("server.listen: \"\(config.server.listen)\" is not host:port")
         }
         let webhook = try config.server.webhookSecretFile.map { WebhookSignature(secret: try readSecret($0)) }
-        let reconciler = try Reconciler(
-            repo: settings.repo, config: config, configured: settings.configFile != nil, logger: logger,
-            makeIndexer: { name, type, database in try IndexerFactory.make(name: name, settings: type, defaultDatabase: database) })
+        let reconciler = try Controller.reconciler(repo: settings.repo, config: config, configured: settings.configFile != nil, logger: logger)
         let state = DaemonState()
         let metrics = DaemonMetrics()
         let loop = ReconcileLoop(reconciler: reconciler, config: config, grace: settings.shutdownGrace, state: state, metrics: metrics, logger: logger)
@@ -44,6 +42,20 @@ public enum Daemon {
             services: [.init(service: app), .init(service: loop)],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
+        try await group.run()
+    }
+
+    /// Runs the reconcile loop alone, without the HTTP server (`indexops reconcile` without
+    /// `--once`): a pass every `reconcile.interval`, until SIGTERM or SIGINT, which end it as
+    /// they end the daemon. `onPass` sees each pass's report.
+    public static func runLoop(
+        _ reconciler: Reconciler, config: ControllerConfig, logger: Logger, onPass: @escaping @Sendable (PassReport) -> Void
+    ) async throws {
+        let loop = ReconcileLoop(
+            reconciler: reconciler, config: config, grace: .seconds(30), state: DaemonState(), metrics: DaemonMetrics(), logger: logger,
+            onPass: onPass)
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+            services: [.init(service: loop)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 

@@ -73,13 +73,10 @@ final class DaemonMetrics: Sendable {
         if isGit { Counter(label: "indexops_git_failures_total").increment() }
     }
 
-    /// Sets the indexes gauge from the statuses: every state of every type seen, zeros included.
-    func record(statuses: [DocumentStatus], types: some Sequence<String>) {
-        var counts: [String: [ActualState: Int]] = [:]
-        for type in types { counts[type] = [:] }
-        for status in statuses {
-            for (type, entry) in status.indexes { counts[type, default: [:]][entry.actualState, default: 0] += 1 }
-        }
+    /// Sets the indexes gauge from the counts: every state of every type seen, zeros included.
+    func record(counts summary: [String: [ActualState: Int]], types: some Sequence<String>) {
+        var counts = summary
+        for type in types where counts[type] == nil { counts[type] = [:] }
         for (type, byState) in counts {
             for state in ActualState.allCases {
                 Gauge(label: "indexops_indexes", dimensions: [("type", type), ("state", state.rawValue)]).record(byState[state] ?? 0)

@@ -66,26 +66,26 @@ enum HTTPRoutes {
             return json(.accepted, .object(["triggered": .bool(true)]))
         }
         router.get("/api/v1/status") { _, _ in
-            json(.ok, StatusViews.system(Array(try await reconciler.statuses().values)))
+            json(.ok, StatusViews.system(try await reconciler.summary()))
         }
         router.get("/api/v1/status/:document") { _, context in
             let id = try context.parameters.require("document")
-            guard let status = try await reconciler.statuses()[id] else {
+            guard let status = try await reconciler.status(of: id) else {
                 return json(.notFound, error: "no status for document \"\(id)\"")
             }
             return json(.ok, StatusViews.document(status))
         }
         router.get("/api/v1/collections/:collection") { _, context in
             let name = try context.parameters.require("collection")
-            let statuses = Array(try await reconciler.statuses().values)
-            guard statuses.contains(where: { $0.collection == name }) else {
+            let statuses = try await reconciler.statuses(collection: name)
+            guard !statuses.isEmpty else {
                 return json(.notFound, error: "no document in collection \"\(name)\"")
             }
             return json(.ok, StatusViews.collection(name, statuses))
         }
         router.get("/") { _, _ in
-            let statuses = Array(try await reconciler.statuses().values)
-            return text(.ok, StatusPage.render(statuses: statuses, snapshot: state.snapshot(), branch: branch), contentType: "text/html; charset=utf-8")
+            let summary = try await reconciler.summary()
+            return text(.ok, StatusPage.render(summary: summary, snapshot: state.snapshot(), branch: branch), contentType: "text/html; charset=utf-8")
         }
         return router
     }

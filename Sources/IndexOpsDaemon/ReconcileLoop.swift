@@ -24,8 +24,11 @@ final class ReconcileLoop: Service, Sendable {
     private let logger: Logger
     private let wakeup = Wakeup()
     private let control = Mutex<(stopping: Bool, pass: Task<Void, Never>?)>((false, nil))
+    private let onPass: (@Sendable (PassReport) -> Void)?
 
-    init(reconciler: Reconciler, config: ControllerConfig, grace: Duration, state: DaemonState, metrics: DaemonMetrics, logger: Logger) {
+    init(reconciler: Reconciler, config: ControllerConfig, grace: Duration, state: DaemonState, metrics: DaemonMetrics, logger: Logger,
+         onPass: (@Sendable (PassReport) -> Void)? = nil) {
+        self.onPass = onPass
         self.reconciler = reconciler
         self.interval = config.reconcile.interval
         self.grace = grace
@@ -116,12 +119,12 @@ final class ReconcileLoop: Service, Sendable {
                 ? "nothing to do"
                 : "\(report.outcomes.count) operations (\(report.outcomes.count - failed) succeeded, \(failed) failed), \(report.commits.count) commits\(report.pushed ? ", pushed" : "")"
             metrics.record(report, duration: duration, result: result)
+            onPass?(report)
             state.record(
                 PassRecord(endedAt: Self.now, duration: duration, result: result, summary: summary), succeeded: true,
                 commits: report.commits.map(\.hex))
             if !report.idle || readAll {
-                let statuses = report.idle ? (try? await reconciler.statuses()) ?? [:] : report.statuses
-                metrics.record(statuses: Array(statuses.values), types: indexTypes)
+                metrics.record(counts: try await reconciler.summary().counts, types: indexTypes)
             }
             logger.log(level: report.idle ? .debug : .info, "Pass finished: \(summary)", metadata: [
                 "commit": "\(report.specCommit?.hex ?? "")", "duration": "\(DurationText.format(duration))", "result": "\(result)",

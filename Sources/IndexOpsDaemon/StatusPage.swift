@@ -1,18 +1,14 @@
+import IndexOpsController
 import IndexOpsCore
 
 /// The HTML status page at `GET /`: counts per state, failed indexes with their errors, the
 /// last passes and the recent status commits. No JavaScript; every text that comes from the
 /// repository or an indexer is escaped.
 enum StatusPage {
-    static func render(statuses: [DocumentStatus], snapshot: DaemonState.Snapshot, branch: String) -> String {
+    static func render(summary: StatusSummary, snapshot: DaemonState.Snapshot, branch: String) -> String {
         var counts = Dictionary(uniqueKeysWithValues: ActualState.allCases.map { ($0, 0) })
-        var failed: [(id: String, type: String, entry: IndexStatus)] = []
-        for status in statuses.sorted(by: { $0.documentId < $1.documentId }) {
-            for (type, entry) in status.indexes.sorted(by: { $0.key < $1.key }) {
-                counts[entry.actualState, default: 0] += 1
-                if entry.actualState == .failed { failed.append((status.documentId, type, entry)) }
-            }
-        }
+        for byState in summary.counts.values { for (state, n) in byState { counts[state, default: 0] += n } }
+        let failed = summary.failed.map { (id: $0.documentId, type: $0.indexType, entry: $0.entry) }
         var html = """
             <!doctype html>
             <html lang="en"><head><meta charset="utf-8"><title>indexops</title>
@@ -27,7 +23,7 @@ enum StatusPage {
             .ok, .present { color: #0a6b2d; }
             </style></head><body>
             <h1>indexops</h1>
-            <p>Branch <code>\(escape(branch))</code>: \(statuses.count) documents, \(counts.values.reduce(0, +)) indexes.
+            <p>Branch <code>\(escape(branch))</code>: \(summary.documents) documents, \(counts.values.reduce(0, +)) indexes.
             \(snapshot.succeededOnce ? "Ready." : "Not ready yet: no pass has succeeded.")</p>
             <h2>Indexes per state</h2>
             <table><tr><th>state</th><th>indexes</th></tr>

@@ -1,15 +1,9 @@
 import IndexOpsCore
 
-/// What an indexer is asked to do.
-public enum IndexAction: String, Sendable, Hashable, Codable {
-    case create
-    case delete
-}
-
 /// One operation on one index of one document.
 public struct IndexRequest: Sendable, Hashable {
     /// Create (an upsert) or delete (of an index that may not be there).
-    public var action: IndexAction
+    public var action: IndexOperationKind
     /// The document id.
     public var documentId: String
     /// The index type, as configured.
@@ -25,7 +19,7 @@ public struct IndexRequest: Sendable, Hashable {
     public var content: [UInt8]?
 
     /// Creates a request.
-    public init(action: IndexAction, documentId: String, indexType: String, collection: String?, revision: String, source: Source, content: [UInt8]?) {
+    public init(action: IndexOperationKind, documentId: String, indexType: String, collection: String?, revision: String, source: Source, content: [UInt8]?) {
         self.action = action
         self.documentId = documentId
         self.indexType = indexType

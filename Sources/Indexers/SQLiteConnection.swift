@@ -9,18 +9,19 @@ private let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 /// Not thread-safe by itself: it is used by one task at a time, confined to a
 /// ``SQLiteStore`` actor. Every failing C call becomes an ``IndexerError`` right after the
 /// call, with SQLite's message, its extended code and the failing function.
-final class SQLiteConnection {
+package final class SQLiteConnection {
     private let handle: OpaquePointer
     /// The file, for error messages.
-    let path: String
+    package let path: String
 
     /// Opens (creating when missing) the database at `path`, creating its parent folder,
-    /// in WAL mode with a busy timeout and full synchronous writes.
-    init(path: String, busyTimeoutMilliseconds: Int32 = 5_000) throws(IndexerError) {
+    /// in WAL mode with a busy timeout and full synchronous writes; `readOnly` opens an
+    /// existing file for reading only.
+    package init(path: String, readOnly: Bool = false, busyTimeoutMilliseconds: Int32 = 5_000) throws(IndexerError) {
         self.path = path
-        try Self.makeParentFolder(of: path)
+        if !readOnly { try Self.makeParentFolder(of: path) }
         var db: OpaquePointer?
-        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
+        let flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
         let rc = sqlite3_open_v2(path, &db, flags, nil)
         guard rc == SQLITE_OK, let db else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(rc))
@@ -31,13 +32,13 @@ final class SQLiteConnection {
         sqlite3_busy_timeout(db, busyTimeoutMilliseconds)
         // WAL lets readers (indexops search) work while the controller writes; FULL keeps a
         // committed index across a power loss, since its status says "present" right after.
-        try execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;")
+        if !readOnly { try execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;") }
     }
 
     deinit { sqlite3_close_v2(handle) }
 
     /// Runs one or more statements that return no rows needed.
-    func execute(_ sql: String) throws(IndexerError) {
+    package func execute(_ sql: String) throws(IndexerError) {
         var errorText: UnsafeMutablePointer<CChar>?
         let rc = sqlite3_exec(handle, sql, nil, nil, &errorText)
         if rc != SQLITE_OK {
@@ -48,7 +49,7 @@ final class SQLiteConnection {
     }
 
     /// Compiles one statement.
-    func prepare(_ sql: String) throws(IndexerError) -> SQLiteStatement {
+    package func prepare(_ sql: String) throws(IndexerError) -> SQLiteStatement {
         var statement: OpaquePointer?
         let rc = sqlite3_prepare_v2(handle, sql, -1, &statement, nil)
         guard rc == SQLITE_OK, let statement else { throw error(rc, in: "sqlite3_prepare_v2") }
@@ -57,7 +58,7 @@ final class SQLiteConnection {
 
     /// Runs `body` in an immediate transaction: committed when it returns, rolled back when
     /// it throws.
-    func transaction<T>(_ body: () throws(IndexerError) -> T) throws(IndexerError) -> T {
+    package func transaction<T>(_ body: () throws(IndexerError) -> T) throws(IndexerError) -> T {
         try execute("BEGIN IMMEDIATE")
         do {
             let value = try body()
@@ -92,7 +93,7 @@ final class SQLiteConnection {
 }
 
 /// A compiled statement; finalized in `deinit`. Keeps its connection alive.
-final class SQLiteStatement {
+package final class SQLiteStatement {
     private let handle: OpaquePointer
     private let connection: SQLiteConnection
 
@@ -104,15 +105,16 @@ final class SQLiteStatement {
     deinit { sqlite3_finalize(handle) }
 
     /// A value to bind to a `?` parameter.
-    enum Value {
+    package enum Value {
         case text(String)
         case int(Int64)
+        case double(Double)
         case blob([UInt8])
         case null
     }
 
     /// Resets the statement and binds `values` to its parameters, 1-based, in order.
-    func bind(_ values: [Value]) throws(IndexerError) {
+    package func bind(_ values: [Value]) throws(IndexerError) {
         sqlite3_reset(handle)
         sqlite3_clear_bindings(handle)
         for (offset, value) in values.enumerated() {
@@ -121,6 +123,7 @@ final class SQLiteStatement {
             switch value {
             case .text(let s): rc = sqlite3_bind_text(handle, index, s, -1, transient)
             case .int(let i): rc = sqlite3_bind_int64(handle, index, i)
+            case .double(let d): rc = sqlite3_bind_double(handle, index, d)
             case .null: rc = sqlite3_bind_null(handle, index)
             case .blob(let bytes):
                 rc = bytes.withUnsafeBytes { sqlite3_bind_blob(handle, index, $0.baseAddress, Int32($0.count), transient) }
@@ -130,7 +133,7 @@ final class SQLiteStatement {
     }
 
     /// Steps once: `true` when a row is ready, `false` when the statement is done.
-    func step() throws(IndexerError) -> Bool {
+    package func step() throws(IndexerError) -> Bool {
         let rc = sqlite3_step(handle)
         switch rc {
         case SQLITE_ROW: return true
@@ -140,26 +143,29 @@ final class SQLiteStatement {
     }
 
     /// Binds `values` and steps to the end.
-    func run(_ values: [Value]) throws(IndexerError) {
+    package func run(_ values: [Value]) throws(IndexerError) {
         try bind(values)
         while try step() {}
     }
 
     /// A text column of the current row; `nil` for NULL.
-    func text(_ column: Int32) -> String? {
+    package func text(_ column: Int32) -> String? {
         guard sqlite3_column_type(handle, column) != SQLITE_NULL, let p = sqlite3_column_text(handle, column) else { return nil }
         return String(cString: p)
     }
 
+    /// Whether a column of the current row is NULL.
+    package func isNull(_ column: Int32) -> Bool { sqlite3_column_type(handle, column) == SQLITE_NULL }
+
     /// An integer column of the current row.
-    func int(_ column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
+    package func int(_ column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
 
     /// A floating-point column of the current row.
-    func double(_ column: Int32) -> Double { sqlite3_column_double(handle, column) }
+    package func double(_ column: Int32) -> Double { sqlite3_column_double(handle, column) }
 
     /// Calls `body` with the bytes of a blob column of the current row; they are valid only
     /// during the call.
-    func withBlob<T>(_ column: Int32, _ body: (UnsafeRawBufferPointer) -> T) -> T {
+    package func withBlob<T>(_ column: Int32, _ body: (UnsafeRawBufferPointer) -> T) -> T {
         let pointer = sqlite3_column_blob(handle, column)
         let count = Int(sqlite3_column_bytes(handle, column))
         return body(UnsafeRawBufferPointer(start: pointer, count: pointer == nil ? 0 : count))

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import IndexOpsController
 import IndexOpsCore
+import IndexOpsDaemon
 import Logging
 
 /// `indexops reconcile`: passes that bring the indexes to the state the specs declare.
@@ -50,7 +51,7 @@ struct Reconcile: AsyncParsableCommand {
         let reconciler = try Controller.reconciler(repo: global.repo, configFile: global.config, logger: logger)
         let options = PassOptions(dryRun: dryRun, allowMassDelete: allowMassDelete, force: force)
         guard once || dryRun else {
-            try await loop(reconciler, options: options, logger: logger)
+            try await loop(reconciler, logger: logger)
             return
         }
         let report = try await reconciler.pass(options)
@@ -58,16 +59,12 @@ struct Reconcile: AsyncParsableCommand {
         if report.hasProblems { throw ExitCode(1) }
     }
 
-    private func loop(_ reconciler: Reconciler, options: PassOptions, logger: Logger) async throws {
-        let interval = reconciler.workspace.config.reconcile.interval
-        while !Task.isCancelled {
-            do {
-                let report = try await reconciler.pass(options)
-                if !report.idle { try Report.print(report, as: output, dryRun: false) }
-            } catch {
-                logger.error("Pass failed: \(error)")
-            }
-            try await Task.sleep(for: interval * Double.random(in: 0.9...1.1))
+    /// Passes every `reconcile.interval` until SIGTERM or SIGINT: the daemon's loop, without
+    /// its HTTP server.
+    private func loop(_ reconciler: Reconciler, logger: Logger) async throws {
+        let output = self.output
+        try await Daemon.runLoop(reconciler, config: reconciler.workspace.config, logger: logger) { report in
+            if !report.idle { try? Report.print(report, as: output, dryRun: false) }
         }
     }
 }

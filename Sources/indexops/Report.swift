@@ -27,14 +27,14 @@ enum Report {
                 var result = ""
                 switch outcomes[op.key] {
                 case .succeeded?: result = op.action == .create ? "present" : "deleted"
-                case .failed(let message)?: result = "failed: " + (message.split(separator: "\n").first.map(String.init) ?? "")
+                case .failed(let failure)?: result = "failed: " + (failure.message.split(separator: "\n").first.map(String.init) ?? "")
                 case nil: result = dryRun ? "" : "not run"
                 }
                 rows.append([op.key.description, op.action.rawValue, op.reason.rawValue, result])
             }
             lines += Table.render(rows)
         }
-        for (key, reason) in report.plan.held.sorted(by: { $0.key < $1.key }) where reason != "mass-delete brake" {
+        for (key, reason) in report.plan.held.sorted(by: { $0.key < $1.key }) where reason != ReconcilePlan.brakeHold {
             lines.append("held: \(key): \(reason)")
         }
         if let brake = report.plan.brake { lines.append(brake.description) }
@@ -58,7 +58,7 @@ enum Report {
             ]
             switch outcomes[op.key] {
             case .succeeded?: object["result"] = .string("succeeded")
-            case .failed(let message)?: object["result"] = .string("failed"); object["error"] = .string(message)
+            case .failed(let failure)?: object["result"] = .string("failed"); object["error"] = .string(failure.message)
             case nil: break
             }
             return .object(object)

@@ -61,13 +61,13 @@ struct Status: AsyncParsableCommand {
             }
             return
         }
-        let statuses = try await service.systemIndexStatus()
-        let view = StatusViews.system(statuses)
+        let summary = try await service.systemIndexSummary()
+        let view = StatusViews.system(summary)
         switch output {
         case .json: print(view.canonicalText)
         case .table:
             let states = ActualState.allCases.map(\.rawValue)
-            print("\(statuses.count) document\(statuses.count == 1 ? "" : "s"), \(view["indexes"]?["total"]?.intValue ?? 0) indexes")
+            print("\(summary.documents) document\(summary.documents == 1 ? "" : "s"), \(view["indexes"]?["total"]?.intValue ?? 0) indexes")
             print("")
             var rows = [["INDEX TYPE"] + states.map { $0.uppercased() }]
             if case .object(let byType)? = view["indexes"]?["byType"] {

@@ -137,6 +137,6 @@ extension Reconciler {
         logger.logLevel = .critical
         return try Reconciler(
             repo: repo.path, config: config, configured: false, logger: logger,
-            makeIndexer: { name, _, _ in ledgers[name]! }, clock: { clock.now })
+            makeIndexer: { name, _, _ in ledgers[name]! }, clock: PassClock(now: { clock.now }, jitter: { 1 }))
     }
 }

@@ -29,7 +29,7 @@ struct PlannerTests {
 
     static func status(_ entries: [String: IndexStatus], id: String = "doc", retryHandled: Timestamp? = nil,
                        recreateHandled: Timestamp? = nil) -> DocumentStatus {
-        DocumentStatus(documentId: id, specFile: "specs/\(id).yaml", indexes: entries,
+        DocumentStatus(documentId: id, specFile: "specs/\(id).yaml", source: .path("docs/\(id).md"), indexes: entries,
                        lastHandledRetryAt: retryHandled, lastHandledRecreateAt: recreateHandled)
     }
 
@@ -80,7 +80,7 @@ struct PlannerTests {
         Row(name: "deleting, no live operation: run again", desired: nil, actual: status(["vector": entry(.deleting, desired: .absent)]),
             expected: "delete doc/vector r2 (interrupted operation)"),
         Row(name: "deleting, spec flipped back to present: create", desired: spec(), actual: status(["vector": entry(.deleting, desired: .absent)]),
-            expected: "create doc/vector r2 (interrupted operation)"),
+            expected: "create doc/vector r2 (not created yet)"),
         Row(name: "failed delete, retry due: delete again", desired: spec(indexes: ["vector": .absent]),
             actual: status(["vector": entry(.failed, desired: .absent, retries: 1, nextRetry: earlier)]), expected: "delete doc/vector r2 (retry after failure)"),
         Row(name: "failed delete, declared present again: create", desired: spec(),

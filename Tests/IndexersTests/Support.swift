@@ -43,7 +43,7 @@ struct TempFolder {
 
 /// A request for `doc`, with `text` as its content.
 func request(
-    _ action: IndexAction = .create, doc: String = "doc1", type: String, collection: String? = nil,
+    _ action: IndexOperationKind = .create, doc: String = "doc1", type: String, collection: String? = nil,
     revision: String = "rev1", text: String? = nil, source: Source = .path("docs/doc1.md")
 ) -> IndexRequest {
     IndexRequest(

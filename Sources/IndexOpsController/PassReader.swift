@@ -1,0 +1,234 @@
+import Foundation
+import Git
+import IndexOpsCore
+import YAML
+
+/// The read steps of a pass (DESIGN.md §5, §9): the difference between the tree the pass cache
+/// describes and the new head's tree, then the spec files and status files that changed, into
+/// the cache. Nothing that did not change is listed, read or parsed; with no cache, the
+/// difference is the whole tree, and the same code reads everything.
+final class PassReader {
+    /// What the read steps found.
+    struct Changes {
+        /// Documents whose spec, source or status changed.
+        var dirty: Set<String> = []
+        /// Paths that differ between the two trees.
+        var changedPaths = 0
+        /// Spec files parsed.
+        var specFilesParsed = 0
+        /// Status files read.
+        var statusFilesRead = 0
+        /// The cache was empty: the whole tree was read.
+        var full = false
+    }
+
+    let cache: PassCache
+    private let config: ControllerConfig
+    private let revisionBases: [String: String]
+    /// In a full read, every file outside the specs and status folders, to look sources up
+    /// without walking the tree again.
+    private var listing: [String: TreeEntry]?
+    private var incompleteFiles: Set<String>?
+
+    init(cache: PassCache, config: ControllerConfig) {
+        self.cache = cache
+        self.config = config
+        self.revisionBases = config.revisionFingerprints
+    }
+
+    private var specsPrefix: String { config.repository.specsDir + "/" }
+    private var statusPrefix: String { config.repository.statusDir + "/" }
+    private var diagnosticsPath: String { statusPrefix + DiagnosticsFile.name }
+
+    // MARK: - Diff, read specs, read statuses
+
+    /// Brings the cache to the tree of `head`: steps *diff*, *read specs* and *read statuses*,
+    /// in one cache transaction. The documents touched are also marked pending, so that a pass
+    /// that fails later plans them again.
+    func refresh(_ repository: Repository, head: OID) throws -> Changes {
+        let newTree = try repository.treeID(ofCommit: head)
+        let oldTree = try cache.meta("tree").flatMap(OID.init(hex:))
+        var result = Changes(full: oldTree == nil)
+        listing = nil
+        incompleteFiles = nil
+        if oldTree == newTree {
+            if try cache.meta("head") != head.hex { try cache.setMeta("head", head.hex) }
+            return result
+        }
+        let changes = try repository.changes(fromTree: oldTree, to: head)
+        result.changedPaths = changes.count
+        if result.full {
+            listing = [:]
+            for change in changes {
+                guard let new = change.new, !change.path.hasPrefix(specsPrefix), !change.path.hasPrefix(statusPrefix) else { continue }
+                listing?[change.path] = new
+            }
+        }
+        try cache.transaction {
+            for change in changes {
+                if change.path.hasPrefix(specsPrefix) {
+                    guard SpecFile.isSpecPath(change.path) else { continue }
+                    try readSpecFile(change, repository, into: &result)
+                } else if change.path.hasPrefix(statusPrefix) {
+                    try readStatusFile(change, repository, into: &result)
+                } else if !result.full {
+                    try sourceChanged(change.path, repository, head: head, into: &result)
+                }
+            }
+            try cache.setPending(result.dirty, pending: true)
+            try cache.setMeta("tree", newTree.hex)
+            try cache.setMeta("head", head.hex)
+        }
+        return result
+    }
+
+    private func readSpecFile(_ change: PathChange, _ repository: Repository, into result: inout Changes) throws {
+        let path = change.path
+        result.dirty.formUnion(try cache.ids(inSpecFile: path))
+        result.dirty.formUnion(try cache.ids(withStatusSpecFile: path))
+        guard let new = change.new else {
+            try cache.removeSpecFile(path)
+            return
+        }
+        guard new.kind == .file || new.kind == .executable else {
+            let problem = Diagnostic(
+                file: path, line: 1, column: 1, severity: .warning, code: "symlink",
+                message: "spec file is a \(new.kind.rawValue); it is never followed (skipped, its documents held)")
+            try cache.putSpecFile(path, blob: new.kind.rawValue, file: nil, diagnostics: [problem])
+            return
+        }
+        let file = try parse(repository, new)
+        result.specFilesParsed += 1
+        try cache.putSpecFile(path, blob: new.id.hex, file: file, diagnostics: file.diagnostics)
+        result.dirty.formUnion(file.resources.map(\.index.id))
+        result.dirty.formUnion(file.heldIDs)
+    }
+
+    private func parse(_ repository: Repository, _ entry: TreeEntry) throws -> SpecFile {
+        let bytes = [UInt8](try repository.readBlob(entry.id))
+        if bytes.count > config.limits.maxFileSize {
+            return SpecFile(path: entry.path, failure: YAMLError.fileTooLarge(file: entry.path, size: bytes.count, limits: config.limits))
+        }
+        return SpecFile(path: entry.path, bytes: bytes, limits: config.limits)
+    }
+
+    private func readStatusFile(_ change: PathChange, _ repository: Repository, into result: inout Changes) throws {
+        let path = change.path
+        if path == diagnosticsPath {
+            let text = try change.new.map { String(decoding: try repository.readBlob($0.id), as: UTF8.self) }
+            try cache.setMeta("diagnosticsText", text)
+            return
+        }
+        guard path.hasSuffix(".json") else { return }
+        let name = String(path.split(separator: "/").last ?? "").dropLast(".json".count)
+        let id = Identifier.isValidID(String(name)) ? String(name) : nil
+        guard let id, path == DocumentStatus.path(for: id, statusDir: config.repository.statusDir) else {
+            try cache.putStatusProblem(path, id: nil, change.new.map { _ in
+                Diagnostic(file: path, line: 1, column: 1, severity: .warning, code: "status",
+                           message: "a file in the status folder that is not the status file of a document; ignored")
+            })
+            return
+        }
+        result.dirty.insert(id)
+        guard let new = change.new else {
+            try cache.putStatusProblem(path, id: id, nil)
+            try cache.putStatus(id, nil)
+            return
+        }
+        result.statusFilesRead += 1
+        do {
+            guard new.kind == .file else { throw StatusFileError("not a regular file") }
+            let status = try DocumentStatus(fileText: String(decoding: try repository.readBlob(new.id), as: UTF8.self))
+            guard status.documentId == id else { throw StatusFileError("its documentId is \"\(status.documentId)\", not \"\(id)\"") }
+            try cache.putStatusProblem(path, id: id, nil)
+            try cache.putStatus(id, status)
+        } catch let error as StatusFileError {
+            try cache.putStatusProblem(path, id: id, Diagnostic(
+                file: path, line: 1, column: 1, severity: .warning, code: "status",
+                message: "status file cannot be read (\(error)); its document is reconciled from scratch"))
+            try cache.putStatus(id, nil)
+        }
+    }
+
+    /// A path outside the specs and status folders changed: the documents whose source is the
+    /// path, or a folder on its way, must look their source up again.
+    private func sourceChanged(_ path: String, _ repository: Repository, head: OID, into result: inout Changes) throws {
+        var candidate = Substring(path)
+        while true {
+            let source = String(candidate)
+            if try cache.hasSource(source) {
+                try cache.putSource(source, try lookUp(source, repository, head: head))
+                result.dirty.formUnion(try cache.ids(withSource: source))
+            }
+            guard let slash = candidate.lastIndex(of: "/") else { break }
+            candidate = candidate[..<slash]
+        }
+    }
+
+    // MARK: - What the planner needs
+
+    /// The desired state, the holds and the statuses of `ids`, from the cache; each id's
+    /// problems are recorded with it.
+    func planInput(_ ids: [String], _ repository: Repository, head: OID) throws
+        -> (desired: [String: DesiredDocument], held: Set<String>, actual: [String: DocumentStatus])
+    {
+        var desired: [String: DesiredDocument] = [:]
+        var held = Set<String>()
+        var actual: [String: DocumentStatus] = [:]
+        try cache.transaction {
+            for id in ids {
+                let (resolution, diagnostics) = try resolve(id, repository, head: head)
+                try cache.putDiagnostics(of: id, diagnostics)
+                switch resolution {
+                case .desired(let document): desired[id] = document
+                case .held: held.insert(id)
+                case .undeclared: break
+                }
+                if let status = try cache.status(id) { actual[id] = status }
+            }
+        }
+        return (desired, held, actual)
+    }
+
+    private func resolve(_ id: String, _ repository: Repository, head: OID) throws -> (SpecResolution, [Diagnostic]) {
+        let incomplete = try incompleteFiles ?? cache.incompleteSpecFiles()
+        incompleteFiles = incomplete
+        let (files, heldBy) = try cache.declaringFiles(of: id)
+        var heldByFile = !heldBy.isEmpty || !files.isDisjoint(with: incomplete)
+        if !heldByFile, !incomplete.isEmpty, let specFile = try cache.statusSpecFile(id) { heldByFile = incomplete.contains(specFile) }
+        var lookupError: (any Error)?
+        let outcome = SpecResolution.resolve(
+            declarations: try cache.declarations(of: id), heldByFile: heldByFile,
+            source: { path in
+                do {
+                    if let known = try cache.source(path) { return known }
+                    let found = try lookUp(path, repository, head: head)
+                    try cache.putSource(path, found)
+                    return found
+                } catch {
+                    lookupError = error
+                    return SpecResolution.SourceLookup(entry: .missing)
+                }
+            },
+            indexTypes: revisionBases)
+        if let lookupError { throw lookupError }
+        return outcome
+    }
+
+    /// What `path` names in the tree of `head`.
+    private func lookUp(_ path: String, _ repository: Repository, head: OID) throws -> SpecResolution.SourceLookup {
+        let entry: TreeEntry?
+        if let listing, let listed = listing[path] {
+            entry = listed
+        } else {
+            entry = try repository.entry(at: path, in: head)
+        }
+        guard let entry else { return SpecResolution.SourceLookup(entry: .missing) }
+        switch entry.kind {
+        case .file, .executable: return SpecResolution.SourceLookup(entry: .file, blob: entry.id.hex)
+        case .symlink: return SpecResolution.SourceLookup(entry: .symlink)
+        case .submodule: return SpecResolution.SourceLookup(entry: .submodule)
+        case .folder: return SpecResolution.SourceLookup(entry: .directory)
+        }
+    }
+}
