@@ -71,10 +71,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .executableTarget(
-            name: "indexops-bench",
-            dependencies: ["IndexOpsController", "IndexOpsCore", .product(name: "Logging", package: "swift-log")]
-        ),
+        .executableTarget(name: "indexops-bench"),
         .testTarget(
             name: "YAMLTests",
             dependencies: [

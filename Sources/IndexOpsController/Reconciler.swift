@@ -97,7 +97,7 @@ public actor Reconciler {
             return finish()
         }
         report.specCommit = head
-        if try idleCheck(head, options, &report) { return finish() }
+        if try timed("idle check", &steps, { try idleCheck(head, options, &report) }) { return finish() }
 
         let changes = try timed("diff", &steps) { try reader.refresh(repository, head: head) }
         report.work.fullRead = changes.full

@@ -14,6 +14,16 @@ public struct SpecResource: Sendable {
     public var sourceMark: Mark
     /// Where each key of `spec.indexes` is written.
     public var indexMarks: [String: Mark]
+
+    /// Creates a resource read from `file`.
+    public init(index: DocumentIndex, file: String, mark: Mark, nameMark: Mark, sourceMark: Mark, indexMarks: [String: Mark]) {
+        self.index = index
+        self.file = file
+        self.mark = mark
+        self.nameMark = nameMark
+        self.sourceMark = sourceMark
+        self.indexMarks = indexMarks
+    }
 }
 
 /// What one spec file holds: its resources, its problems, and what must be held because of them.

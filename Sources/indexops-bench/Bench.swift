@@ -1,94 +1,260 @@
 import Foundation
-import IndexOpsController
-import IndexOpsCore
-import Logging
 
-/// `make bench`: how a pass scales with the repository. Generates a repository of N
-/// documents (two noop index types each), then times a cold pass, an idle pass and a pass
-/// after one edited spec, and prints the peak memory. A benchmark, not a test: it prints
+/// `make bench`: how a pass scales with the repository. A benchmark, not a test: it prints
 /// figures and asserts nothing.
+///
+/// It generates a bare remote of N documents (`N`, default 10,000) with `TYPES` noop index
+/// types each (default 3), gives the controller its own clone, and runs the built `indexops`
+/// binary as an operator would: a cold pass, an idle pass, a pass after one edited source and
+/// after one edited spec (each pushed by a person first), `status DOC` and `status`. For each
+/// it prints the time inside the pass (every step but the fetch and the push, from the pass's
+/// own report), the whole process's time and its peak memory; and, measured in the same run,
+/// the floors the machine allows for the same work — starting the process, reading every spec
+/// blob with `git cat-file --batch`, a fetch that finds nothing — with each figure's ratio to
+/// its floor.
 @main
 enum Bench {
-    static func main() async throws {
-        let arguments = CommandLine.arguments
-        let documents = arguments.firstIndex(of: "--documents").flatMap { Int(arguments[$0 + 1]) }
-            ?? ProcessInfo.processInfo.environment["N"].flatMap(Int.init) ?? 10_000
+    static let environment = ProcessInfo.processInfo.environment
+    static let documents = arguments("--documents") ?? environment["N"].flatMap(Int.init) ?? 10_000
+    static let types = arguments("--types") ?? environment["TYPES"].flatMap(Int.init) ?? 3
+    static let repeats = 3
+
+    static func main() throws {
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("indexops").path
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("indexops-bench-\(getpid())")
         defer { try? FileManager.default.removeItem(at: root) }
-        let repo = root.appendingPathComponent("repo")
-        try FileManager.default.createDirectory(at: repo.appendingPathComponent("docs"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        let remote = root.appendingPathComponent("remote.git").path
+        let controller = root.appendingPathComponent("controller").path
+        let config = root.appendingPathComponent("indexops.yaml").path
 
-        var clock = ContinuousClock.now
-        for i in 0..<documents {
-            let id = "doc\(i)"
-            let folder = repo.appendingPathComponent("specs/\(i % 100)")
-            if i < 100 { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) }
-            try Data(spec(id, revision: 1).utf8).write(to: folder.appendingPathComponent("\(id).yaml"))
-            try Data("Document \(i): some text to index.\n".utf8).write(to: repo.appendingPathComponent("docs/\(id).md"))
-        }
-        try git(["init", "-q", "-b", "main"], in: repo)
-        try git(["add", "-A"], in: repo)
-        try git(["commit", "-q", "-m", "\(documents) documents"], in: repo)
-        print("generated \(documents) documents in \(seconds(since: clock))")
-
-        let configFile = root.appendingPathComponent("indexops.yaml")
+        var started = Date()
+        try run("git", ["init", "-q", "--bare", "-b", "main", remote])
+        try fastImport(into: remote, stream: generate())
+        note("generated \(documents) documents × \(types) index types in \(seconds(since: started)) (specs/<i % 100>/doc<i>.yaml, docs/<i % 100>/doc<i>.md)")
+        let typeLines = (1...types).map { "  type\($0): { driver: noop }" }.joined(separator: "\n")
         try Data("""
             apiVersion: indexops/v1
             kind: ControllerConfig
+            repository: { path: controller, url: "\(remote)", branch: main }
             reconcile: { concurrency: 8, maxDeletePercent: 100 }
             indexTypes:
-              a: { driver: noop }
-              b: { driver: noop }
+            \(typeLines)
 
-            """.utf8).write(to: configFile)
-        var logger = Logger(label: "bench")
-        logger.logLevel = .critical
-        let reconciler = try Controller.reconciler(repo: repo.path, configFile: configFile.path, logger: logger)
+            """.utf8).write(to: URL(fileURLWithPath: config))
+        started = Date()
+        _ = try indexops(binary, ["validate", "--repo", controller, "--config", config], allowFailure: true)  // clones
+        note("cloned in \(seconds(since: started))")
 
-        clock = .now
-        let cold = try await reconciler.pass()
-        print("cold pass:        \(seconds(since: clock))  \(cold.outcomes.count) operations, \(cold.filesParsed) files parsed, \(cold.commits.count) commits")
-        clock = .now
-        let idle = try await reconciler.pass()
-        print("idle pass:        \(seconds(since: clock))  idle=\(idle.idle), \(idle.filesParsed) files parsed, \(idle.commits.count) commits")
+        var rows: [Row] = []
+        let cold = try indexops(binary, ["reconcile", "--once", "--config", config, "-o", "json"])
+        rows.append(Row(name: "cold pass", run: cold, floor: .catFile))
 
-        try Data(spec("doc0", revision: 2).utf8).write(to: repo.appendingPathComponent("specs/0/doc0.yaml"))
-        try git(["commit", "-q", "-am", "Edit one spec"], in: repo)
-        clock = .now
-        let edited = try await reconciler.pass()
-        print("one edited spec:  \(seconds(since: clock))  \(edited.outcomes.count) operations, \(edited.filesParsed) files parsed, \(edited.commits.count) commits")
+        rows.append(Row(name: "idle pass", run: try median { _ in
+            try indexops(binary, ["reconcile", "--once", "--config", config, "-o", "json"])
+        }, floor: .fetch))
+        rows.append(Row(name: "one edited source", run: try median { i in
+            try fastImport(into: remote, stream: edit("docs/\(i % 100)/doc\(i).md", "Document \(i), edited \(Date()).\n", parent: true))
+            return try indexops(binary, ["reconcile", "--once", "--config", config, "-o", "json"])
+        }, floor: .fetch))
+        rows.append(Row(name: "one edited spec", run: try median { i in
+            let id = 10 + i
+            try fastImport(into: remote, stream: edit("specs/\(id % 100)/doc\(id).yaml", spec("doc\(id)", revision: 2 + i), parent: true))
+            return try indexops(binary, ["reconcile", "--once", "--config", config, "-o", "json"])
+        }, floor: .fetch))
+        rows.append(Row(name: "status DOC", run: try median { _ in
+            try indexops(binary, ["status", "doc5", "--config", config])
+        }, floor: .start))
+        rows.append(Row(name: "status", run: try median { _ in
+            try indexops(binary, ["status", "--config", config])
+        }, floor: .start))
 
+        var floors: [Floor: Measured] = [:]
+        floors[.start] = try median { _ in try indexops(binary, ["--version"]) }
+        floors[.fetch] = try median { _ in try measure("git", ["-C", controller, "fetch", "-q", "origin"]) }
+        floors[.catFile] = try catFileFloor(controller)
+
+        print("")
+        print("\(documents) documents × \(types) index types (noop), \(ProcessInfo.processInfo.activeProcessorCount) cores; median of \(repeats) runs except the cold pass")
+        print(pad(["work", "in pass", "process", "peak RSS", "floor", "floor time", "ratio"], [18, 10, 10, 10, 36, 11, 7]))
+        for row in rows {
+            let floor = floors[row.floor]!
+            let figure = row.floor == .catFile ? row.run.inPass : row.run.wall
+            print(pad([row.name, row.run.inPass.map(format) ?? "-", format(row.run.wall), "\(row.run.rssMiB) MiB",
+                       row.floor.rawValue, format(floor.wall), String(format: "%.1f×", (figure ?? row.run.wall) / floor.wall)],
+                      [18, 10, 10, 10, 36, 11, 7]))
+        }
+        print("")
+        print("steps of each pass (seconds):")
+        for row in rows where !row.run.steps.isEmpty {
+            print("  \(row.name): " + row.run.steps.map { "\($0.0) \(String(format: "%.4f", $0.1))" }.joined(separator: ", "))
+            if let work = row.run.work { print("    work: \(work)") }
+        }
+    }
+
+    // MARK: - Figures
+
+    enum Floor: String {
+        case start = "process start (indexops --version)"
+        case fetch = "no-op fetch (git fetch)"
+        case catFile = "every spec blob (git cat-file --batch)"
+    }
+
+    struct Measured {
+        var wall: Double
+        var rssMiB: Int
+        var inPass: Double?
+        var steps: [(String, Double)] = []
+        var work: String?
+    }
+
+    struct Row {
+        var name: String
+        var run: Measured
+        var floor: Floor
+    }
+
+    /// Runs `body` `repeats` times and keeps the run of median process time.
+    static func median(_ body: (Int) throws -> Measured) throws -> Measured {
+        var runs: [Measured] = []
+        for i in 0..<repeats { runs.append(try body(i)) }
+        return runs.sorted { $0.wall < $1.wall }[repeats / 2]
+    }
+
+    /// Runs the binary and reads its JSON report, when it printed one.
+    static func indexops(_ binary: String, _ args: [String], allowFailure: Bool = false) throws -> Measured {
+        var measured = try measure(binary, args, allowFailure: allowFailure, capture: true)
+        if let json = measured.work.flatMap({ try? JSONSerialization.jsonObject(with: Data($0.utf8)) }) as? [String: Any] {
+            let steps = (json["steps"] as? [[String: Any]] ?? []).compactMap { step -> (String, Double)? in
+                guard let name = step["step"] as? String, let seconds = step["seconds"] as? Double else { return nil }
+                return (name, seconds)
+            }
+            measured.steps = steps
+            measured.inPass = steps.filter { $0.0 != "sync" && $0.0 != "push" }.reduce(0) { $0 + $1.1 }
+            if let work = json["work"] as? [String: Any] {
+                measured.work = work.keys.sorted().map { "\($0)=\(work[$0]!)" }.joined(separator: " ")
+            } else {
+                measured.work = nil
+            }
+        } else {
+            measured.work = nil
+        }
+        return measured
+    }
+
+    /// Runs a program, and returns its wall time and peak RSS (and its stdout in `work`).
+    static func measure(_ program: String, _ args: [String], allowFailure: Bool = false, capture: Bool = false) throws -> Measured {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: program.hasPrefix("/") ? program : "/usr/bin/env")
+        process.arguments = program.hasPrefix("/") ? args : [program] + args
+        let out = Pipe()
+        process.standardOutput = capture ? out : FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        let started = Date()
+        try process.run()
+        let data = capture ? out.fileHandleForReading.readDataToEndOfFile() : Data()
+        var status: Int32 = 0
         var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-        print("peak memory:      \(usage.ru_maxrss / 1024) MiB (max resident set size)")
+        _ = wait4(process.processIdentifier, &status, 0, &usage)
+        let wall = Date().timeIntervalSince(started)
+        let exited = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        if exited != 0, !allowFailure, exited != 1 {
+            throw BenchError("\(program) \(args.joined(separator: " ")) exited \(exited)")
+        }
+        return Measured(wall: wall, rssMiB: usage.ru_maxrss / 1024, inPass: nil, work: String(decoding: data, as: UTF8.self))
     }
 
-    static func spec(_ id: String, revision: Int) -> String {
-        """
-        apiVersion: indexops/v1
-        kind: DocumentIndex
-        metadata:
-          name: \(id)
-          createdBy: bench@example.com
-          annotations: { revision: "\(revision)" }
-        spec:
-          source: docs/\(id).md
-
-        """
+    /// `git cat-file --batch` over the blob ids of every spec file: the least a cold pass must read.
+    static func catFileFloor(_ clone: String) throws -> Measured {
+        let list = Process()
+        list.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        list.arguments = ["git", "-C", clone, "ls-tree", "-r", "--object-only", "HEAD", "specs"]
+        let ids = Pipe()
+        list.standardOutput = ids
+        try list.run()
+        let listed = ids.fileHandleForReading.readDataToEndOfFile()
+        list.waitUntilExit()
+        let file = clone + "/.git/bench-ids"
+        try listed.write(to: URL(fileURLWithPath: file))
+        defer { unlink(file) }
+        return try median { _ in try measure("/bin/sh", ["-c", "git -C '\(clone)' cat-file --batch < '\(file)' > /dev/null"]) }
     }
 
-    static func seconds(since start: ContinuousClock.Instant) -> String {
-        let d = ContinuousClock.now - start
-        return String(format: "%7.3f s", Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18)
+    // MARK: - The repository
+
+    static func generate() -> Data {
+        var stream = "commit refs/heads/main\ncommitter bench <bench@example.com> 1795946400 +0000\ndata 9\ngenerate\n"
+        for i in 0..<documents {
+            stream += inline("specs/\(i % 100)/doc\(i).yaml", spec("doc\(i)", revision: 1))
+            stream += inline("docs/\(i % 100)/doc\(i).md", "Document \(i): some text to index.\n")
+        }
+        return Data(stream.utf8)
     }
 
-    static func git(_ arguments: [String], in folder: URL) throws {
+    static func edit(_ path: String, _ text: String, parent: Bool) -> Data {
+        Data(("commit refs/heads/main\ncommitter person <person@example.com> \(Int(Date().timeIntervalSince1970)) +0000\ndata 5\nedit\n"
+            + "from refs/heads/main^0\n" + inline(path, text)).utf8)
+    }
+
+    static func inline(_ path: String, _ text: String) -> String {
+        "M 100644 inline \(path)\ndata \(text.utf8.count)\n\(text)\n"
+    }
+
+    static func fastImport(into repository: String, stream: Data) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.com"] + arguments
-        process.currentDirectoryURL = folder
+        process.arguments = ["git", "-C", repository, "fast-import", "--quiet"]
+        let input = Pipe()
+        process.standardInput = input
         try process.run()
+        input.fileHandleForWriting.write(stream)
+        try input.fileHandleForWriting.close()
         process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw IndexOpsError("git \(arguments.joined(separator: " ")) failed") }
+        guard process.terminationStatus == 0 else { throw BenchError("git fast-import failed") }
     }
+
+    /// The spec of document `doc<n>`, whose source is `docs/<n % 100>/doc<n>.md`.
+    static func spec(_ id: String, revision: Int) -> String {
+        let number = Int(id.dropFirst(3)) ?? 0
+        return """
+            apiVersion: indexops/v1
+            kind: DocumentIndex
+            metadata:
+              name: \(id)
+              createdBy: bench@example.com
+              annotations: { revision: "\(revision)" }
+            spec:
+              source: docs/\(number % 100)/\(id).md
+
+            """
+    }
+
+    // MARK: - Printing
+
+    static func run(_ program: String, _ args: [String]) throws {
+        _ = try measure(program, args)
+    }
+
+    static func note(_ text: String) {
+        FileHandle.standardError.write(Data((text + "\n").utf8))
+    }
+
+    static func format(_ seconds: Double) -> String {
+        seconds < 1 ? String(format: "%.1f ms", seconds * 1000) : String(format: "%.2f s", seconds)
+    }
+
+    static func seconds(since start: Date) -> String { format(Date().timeIntervalSince(start)) }
+
+    static func pad(_ cells: [String], _ widths: [Int]) -> String {
+        zip(cells, widths).map { $0.padding(toLength: max($1, $0.count), withPad: " ", startingAt: 0) }.joined(separator: " ")
+    }
+
+    static func arguments(_ name: String) -> Int? {
+        CommandLine.arguments.firstIndex(of: name).flatMap { Int(CommandLine.arguments[$0 + 1]) }
+    }
+}
+
+struct BenchError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
 }

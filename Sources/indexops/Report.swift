@@ -76,6 +76,16 @@ enum Report {
             "commits": .array(report.commits.map { .string($0.hex) }),
             "pushed": .bool(report.pushed),
             "failedIndexes": .array(report.failedIndexes.map { .string($0.description) }),
+            "steps": .array(report.steps.map { step in
+                .object(["step": .string(step.step), "seconds": .double(Double(step.duration.components.seconds) + Double(step.duration.components.attoseconds) / 1e18)])
+            }),
+            "work": .object([
+                "fullRead": .bool(report.work.fullRead), "changedPaths": .int(Int64(report.work.changedPaths)),
+                "specFilesParsed": .int(Int64(report.work.specFilesParsed)), "statusFilesRead": .int(Int64(report.work.statusFilesRead)),
+                "documentsPlanned": .int(Int64(report.work.documentsPlanned)), "sourcesRead": .int(Int64(report.work.sourcesRead)),
+                "statusFilesWritten": .int(Int64(report.work.statusFilesWritten)), "blobsRead": .int(Int64(report.work.blobsRead)),
+                "treesRead": .int(Int64(report.work.treesRead)),
+            ]),
         ])
     }
 }

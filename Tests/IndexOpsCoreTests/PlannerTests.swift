@@ -1,5 +1,6 @@
 import IndexOpsCore
 import Testing
+import YAML
 
 /// Every row of DESIGN.md §4, as a table: given a spec and a status, the operation the
 /// planner runs (or does not) and the intent it writes first.
@@ -19,6 +20,10 @@ struct PlannerTests {
             metadata: .init(name: id, createdBy: "me", annotations: annotations),
             spec: .init(source: .path("docs/\(id).md"), indexes: indexes))
         return DesiredDocument(index: index, specFile: "specs/\(id).yaml", revisions: ["vector": revision, "fulltext": revision])
+    }
+
+    static func specText(_ id: String) -> String {
+        "apiVersion: indexops/v1\nkind: DocumentIndex\nmetadata:\n  name: \(id)\n  createdBy: me\nspec:\n  source: docs/\(id).md\n"
     }
 
     static func entry(_ state: ActualState, desired: DesiredState = .present, revision: String? = "r2",
@@ -309,5 +314,227 @@ struct StatusFileTests {
     @Test func brokenStatusFilesAreNamed() {
         #expect(throws: StatusFileError("not valid JSON")) { try DocumentStatus(fileText: "{") }
         #expect(throws: StatusFileError("kind is not DocumentIndexStatus")) { try DocumentStatus(fileText: "{}") }
+    }
+}
+
+/// The rules added for passes that plan only what changed: terminal failures, interrupted
+/// operations counted as attempts, a subset of documents, due times per document.
+@Suite("Planner: terminal failures, interruptions, subsets")
+struct PlannerRuleTests {
+    static let settings = PlannerSettings(indexTypes: ["vector"], maxRetries: 3, retryBackoff: .seconds(30), configFingerprint: "config-1")
+    let now = PlannerTests.now
+
+    func failed(terminalConfig: String?, revision: String = "r2", retries: Int = 1) -> DocumentStatus {
+        var entry = PlannerTests.entry(.failed, revision: revision, retries: retries)
+        entry.terminalConfig = terminalConfig
+        return PlannerTests.status(["vector": entry])
+    }
+
+    func describe(_ plan: ReconcilePlan) -> String {
+        plan.operations.map { "\($0.action.rawValue) \($0.key) \($0.revision) (\($0.reason.rawValue))" }.joined(separator: "; ")
+    }
+
+    @Test func terminalFailureWaitsForAChange() {
+        let held = Planner.plan(desired: ["doc": PlannerTests.spec()], held: [], actual: ["doc": failed(terminalConfig: "config-1")],
+                                now: now, settings: Self.settings)
+        #expect(held.operations.isEmpty)
+        #expect(held.dueAt.isEmpty, "no backoff: nothing is due until something changes")
+        #expect(held.held[IndexKey("doc", "vector")]?.hasPrefix("fails until the spec, the source or the configuration changes") == true)
+
+        let newConfig = Planner.plan(desired: ["doc": PlannerTests.spec()], held: [], actual: ["doc": failed(terminalConfig: "config-0")],
+                                     now: now, settings: Self.settings)
+        #expect(describe(newConfig) == "create doc/vector r2 (configuration changed)")
+        let newSource = Planner.plan(desired: ["doc": PlannerTests.spec(revision: "r3")], held: [],
+                                     actual: ["doc": failed(terminalConfig: "config-1")], now: now, settings: Self.settings)
+        #expect(describe(newSource) == "create doc/vector r3 (source or settings changed)")
+        let asked = Planner.plan(desired: ["doc": PlannerTests.spec(retry: now)], held: [],
+                                 actual: ["doc": failed(terminalConfig: "config-1")], now: now, settings: Self.settings)
+        #expect(describe(asked) == "create doc/vector r2 (retry requested)")
+    }
+
+    @Test func recordingATerminalFailureSetsNoRetry() throws {
+        let op = PlannedOperation(key: IndexKey("doc", "vector"), action: .create, revision: "r2", reason: .missing)
+        let intent = DocumentStatus(documentId: "doc", indexes: ["vector": PlannerTests.entry(.creating)])
+        let failure = OperationFailure("the source docs/doc.md is 40 MiB, over limits.maxSourceSize (32 MiB)", terminal: true)
+        let entry = try #require(intent.recording(.failed(failure), of: op, now: now, settings: Self.settings)?.indexes["vector"])
+        #expect(entry.actualState == .failed)
+        #expect(entry.nextRetryAt == nil)
+        #expect(entry.terminalConfig == "config-1")
+        #expect(entry.retryCount == 1)
+        let healed = try #require(DocumentStatus(documentId: "doc", indexes: ["vector": entry])
+            .recording(.succeeded(.object([:])), of: op, now: now, settings: Self.settings)?.indexes["vector"])
+        #expect(healed.terminalConfig == nil)
+    }
+
+    @Test func interruptedOperationsCountAndBackOff() throws {
+        func creating(retries: Int, secondsAgo: Double) -> DocumentStatus {
+            var entry = PlannerTests.entry(.creating, retries: retries)
+            entry.lastReconciledAt = Timestamp(secondsSinceEpoch: now.secondsSinceEpoch - secondsAgo)
+            return PlannerTests.status(["vector": entry])
+        }
+        let desired = ["doc": PlannerTests.spec()]
+        let first = Planner.plan(desired: desired, held: [], actual: ["doc": creating(retries: 0, secondsAgo: 1)], now: now, settings: Self.settings)
+        #expect(describe(first) == "create doc/vector r2 (interrupted operation)", "one crash heals at once")
+        #expect((first.intents["doc"] ?? nil)?.indexes["vector"]?.retryCount == 1, "and counts as an attempt")
+
+        let second = Planner.plan(desired: desired, held: [], actual: ["doc": creating(retries: 1, secondsAgo: 10)], now: now, settings: Self.settings)
+        #expect(second.operations.isEmpty, "the usual backoff applies between interruptions")
+        #expect(second.dueAt["doc"] == Timestamp(secondsSinceEpoch: now.secondsSinceEpoch + 20))
+        let later = Planner.plan(desired: desired, held: [], actual: ["doc": creating(retries: 1, secondsAgo: 31)], now: now, settings: Self.settings)
+        #expect(describe(later) == "create doc/vector r2 (interrupted operation)")
+
+        let loop = Planner.plan(desired: desired, held: [], actual: ["doc": creating(retries: 2, secondsAgo: 3600)], now: now, settings: Self.settings)
+        #expect(loop.operations.isEmpty, "a crash loop ends")
+        let entry = try #require((loop.intents["doc"] ?? nil)?.indexes["vector"])
+        #expect(entry.actualState == .failed)
+        #expect(entry.errorMessage == "interrupted 3 times (the controller stopped while it ran); add a retry annotation to try again")
+    }
+
+    @Test func anInterruptedBuildOfAnOlderRevisionIsANewBuild() {
+        let entry = PlannerTests.entry(.creating, revision: "r1", retries: 2)
+        let plan = Planner.plan(desired: ["doc": PlannerTests.spec(revision: "r2")], held: [], actual: ["doc": PlannerTests.status(["vector": entry])],
+                                now: now, settings: Self.settings)
+        #expect(describe(plan) == "create doc/vector r2 (source or settings changed)")
+        #expect((plan.intents["doc"] ?? nil)?.indexes["vector"]?.retryCount == 0)
+        #expect((plan.intents["doc"] ?? nil)?.indexes["vector"]?.observedRevision == "r2", "the intent records what it builds")
+    }
+
+    @Test func aSubsetIsPlannedAndTheBrakeCountsTheWholeRepository() {
+        let actual = Dictionary(uniqueKeysWithValues: ["a", "b", "c"].map { ($0, PlannerTests.status(["vector": PlannerTests.entry(.present)], id: $0)) })
+        var asked = 0
+        let small = Planner.plan(ids: ["a"], desired: [:], held: [], actual: actual, presentIndexes: { asked += 1; return 100 },
+                                 now: now, settings: PlannerSettings(indexTypes: ["vector"]))
+        #expect(small.operations.map(\.key.documentId) == ["a"], "only the ids asked for are planned")
+        #expect(small.brake == nil, "1 of 100 present indexes is under the brake")
+        #expect(asked == 1)
+        let big = Planner.plan(ids: ["a", "b"], desired: [:], held: [], actual: actual, presentIndexes: { 3 },
+                               now: now, settings: PlannerSettings(indexTypes: ["vector"]))
+        #expect(big.brake == MassDeleteBrake(wouldDelete: 2, present: 3, maxDeletePercent: 50))
+        var notAsked = true
+        _ = Planner.plan(ids: ["a"], desired: ["a": PlannerTests.spec("a")], held: [], actual: actual,
+                         presentIndexes: { notAsked = false; return 0 }, now: now, settings: PlannerSettings(indexTypes: ["vector"]))
+        #expect(notAsked, "without a delete, the count is never asked for")
+    }
+}
+
+@Suite("Resolving declarations")
+struct SpecResolutionTests {
+    static func resource(_ id: String, file: String = "specs/a.yaml", source: Source = .path("docs/a.md"),
+                         indexes: [String: DesiredState]? = nil, line: Int = 1) -> SpecResource {
+        SpecResource(
+            index: DocumentIndex(metadata: .init(name: id, createdBy: "me"), spec: .init(source: source, indexes: indexes)),
+            file: file, mark: Mark(line: line, column: 1), nameMark: Mark(line: line + 3, column: 9),
+            sourceMark: Mark(line: line + 6, column: 11), indexMarks: ["graph": Mark(line: line + 8, column: 5)])
+    }
+
+    static let file = SpecResolution.SourceLookup(entry: .file, blob: "1111111111111111111111111111111111111111")
+
+    @Test func oneDeclarationWithAFileSource() throws {
+        let (resolution, diagnostics) = SpecResolution.resolve(
+            declarations: [Self.resource("doc")], heldByFile: false, source: { _ in Self.file }, indexTypes: ["vector": "v1"])
+        #expect(diagnostics.isEmpty)
+        guard case .desired(let doc) = resolution else { Issue.record("not desired: \(resolution)"); return }
+        #expect(doc.sourceBlob == Self.file.blob)
+        #expect(doc.revisions["vector"] == String(SHA256.hex("blob:\(Self.file.blob!)\nv1").prefix(40)))
+    }
+
+    @Test func uriSourceRevisionAndSettingsMakeTheRevision() {
+        let (resolution, _) = SpecResolution.resolve(
+            declarations: [Self.resource("doc", source: .uri("s3://b/k", revision: "v7"))], heldByFile: false,
+            source: { _ in Issue.record("a URI is not looked up"); return Self.file }, indexTypes: ["vector": "v1", "fulltext": "f1"])
+        guard case .desired(let doc) = resolution else { Issue.record("not desired"); return }
+        #expect(doc.revisions["vector"] == String(SHA256.hex("uri:s3://b/k#v7\nv1").prefix(40)))
+        #expect(doc.revisions["vector"] != doc.revisions["fulltext"])
+    }
+
+    struct Row: Sendable, CustomTestStringConvertible {
+        var name: String
+        var declarations: [SpecResource]
+        var heldByFile = false
+        var source = SpecResolutionTests.file
+        var expected: String
+        var codes: [String] = []
+        var testDescription: String { name }
+    }
+
+    static let rows: [Row] = [
+        Row(name: "declared nowhere: an orphan", declarations: [], expected: "undeclared"),
+        Row(name: "declared nowhere, named by a broken file: held", declarations: [], heldByFile: true, expected: "held"),
+        Row(name: "declared twice: both held", declarations: [resource("doc"), resource("doc", file: "specs/b.yaml")],
+            expected: "held", codes: ["duplicateId", "duplicateId"]),
+        Row(name: "in a file that broke later on: held", declarations: [resource("doc")], heldByFile: true, expected: "held"),
+        Row(name: "missing source: held", declarations: [resource("doc")], source: .init(entry: .missing), expected: "held", codes: ["source"]),
+        Row(name: "symlinked source: held", declarations: [resource("doc")], source: .init(entry: .symlink), expected: "held", codes: ["source"]),
+        Row(name: "source is a folder: held", declarations: [resource("doc")], source: .init(entry: .directory), expected: "held", codes: ["source"]),
+        Row(name: "unconfigured type: reported, still reconciled", declarations: [resource("doc", indexes: ["graph": .present])],
+            expected: "desired", codes: ["unknownIndexType"]),
+    ]
+
+    @Test(arguments: rows)
+    func row(_ row: Row) {
+        let (resolution, diagnostics) = SpecResolution.resolve(
+            declarations: row.declarations, heldByFile: row.heldByFile, source: { _ in row.source }, indexTypes: ["vector": "v1"])
+        let name = switch resolution { case .desired: "desired"; case .held: "held"; case .undeclared: "undeclared" }
+        #expect(name == row.expected)
+        #expect(diagnostics.map(\.code) == row.codes)
+    }
+
+    @Test func theSameChecksAsTheWholeSet() {
+        let a = SpecFile(path: "specs/a.yaml", bytes: Array(PlannerTests.specText("doc").utf8))
+        let b = SpecFile(path: "specs/b.yaml", bytes: Array(PlannerTests.specText("doc").utf8))
+        let whole = SpecSetCheck.check([a, b], indexTypes: ["vector"]) { _, _ in .missing }
+        let (_, perID) = SpecResolution.resolve(
+            declarations: a.resources + b.resources, heldByFile: false, source: { _ in .init(entry: .missing) }, indexTypes: ["vector": "v1"])
+        #expect(whole == perID)
+        #expect(whole.count == 4, "two duplicates and two missing sources")
+    }
+}
+
+@Suite("Status commits")
+struct StatusCommitTests {
+    @Test func messageSaysWhatChangedForPeopleThenTools() {
+        var commit = StatusCommit(statusDir: "status", specCommit: "1c9e")
+        let op = PlannedOperation(key: IndexKey("doc124", "fulltext"), action: .create, revision: "r", reason: .missing)
+        let creating = DocumentStatus(documentId: "doc123", indexes: ["vector": PlannerTests.entry(.creating)])
+        let present = DocumentStatus(documentId: "doc123", indexes: ["vector": PlannerTests.entry(.present)])
+        commit.record(id: "doc123", from: creating, to: present)
+        commit.record(id: "doc124", from: DocumentStatus(documentId: "doc124", indexes: ["fulltext": PlannerTests.entry(.creating)]),
+                      to: DocumentStatus(documentId: "doc124", indexes: ["fulltext": PlannerTests.entry(.failed)]),
+                      operation: op, outcome: .failed("connection refused\nat line 2"))
+        #expect(commit.message(.results) == """
+            indexops: 2 indexes reconciled (1 created, 1 failed)
+
+            doc123/vector: creating -> present
+            doc124/fulltext: creating -> failed: connection refused
+
+            Indexops-Spec-Commit: 1c9e
+
+            """)
+        #expect(commit.files.map(\.path) == [DocumentStatus.path(for: "doc123"), DocumentStatus.path(for: "doc124")])
+    }
+
+    @Test func intentsRemovalsAndLongLists() {
+        var commit = StatusCommit(statusDir: "status", specCommit: "abc")
+        for i in 0..<205 {
+            commit.record(id: "d\(i)", from: nil, to: DocumentStatus(documentId: "d\(i)", indexes: ["vector": PlannerTests.entry(.creating)]))
+        }
+        commit.record(id: "gone", from: DocumentStatus(documentId: "gone", indexes: ["vector": PlannerTests.entry(.deleting)]), to: nil)
+        let message = commit.message(.intents)
+        #expect(message.hasPrefix("indexops: 205 operations started\n\n"))
+        #expect(message.contains("\n… and 6 more\n"))
+        #expect(commit.files.first { $0.path == DocumentStatus.path(for: "gone") }?.text == nil, "an empty status is removed")
+
+        var diagnostics = StatusCommit(statusDir: "status", specCommit: "abc")
+        diagnostics.extra["status/_diagnostics.json"] = DiagnosticsFile.text([], brake: nil)
+        #expect(diagnostics.message(.intents).hasPrefix("indexops: spec diagnostics updated\n"))
+    }
+
+    @Test func diagnosticsFileIsSortedAndStable() {
+        let b = Diagnostic(file: "specs/b.yaml", line: 2, column: 3, code: "syntax", message: "bad")
+        let a = Diagnostic(file: "specs/a.yaml", line: 9, column: 1, severity: .warning, code: "symlink", message: "link")
+        let text = DiagnosticsFile.text([b, a], brake: nil)
+        #expect(text == DiagnosticsFile.text([a, b], brake: nil))
+        #expect(text.range(of: "specs/a.yaml")!.lowerBound < text.range(of: "specs/b.yaml")!.lowerBound)
+        #expect(text.hasSuffix("\"massDeleteBrake\": null\n}\n"))
     }
 }
