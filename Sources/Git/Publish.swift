@@ -26,10 +26,12 @@ extension Repository {
     /// shows it). Symlinks are created as symlinks (never followed: a folder on the way
     /// that is a symlink is replaced by a real folder); a submodule gets an empty folder.
     ///
+    /// - Parameter known: the contents of files the caller just committed, by path, so that
+    ///   they are not read back from the object database.
     /// - Throws: `GitError` `.invalid` for a bare repository; `.locked` when `index.lock`
     ///   exists (see `removeStaleLocks`); `.os` when a file cannot be written.
     @discardableResult
-    public func publish(to commit: OID) throws -> PublishReport {
+    public func publish(to commit: OID, known: [String: Data] = [:]) throws -> PublishReport {
         guard let workDirectory else {
             throw GitError(.invalid, "a bare repository has no work tree to publish to", function: "Repository.publish")
         }
@@ -55,7 +57,7 @@ extension Repository {
             guard let new = change.new else { continue }
             switch new.kind {
             case .file, .executable:
-                regular.append((change.path, try readBlob(new.id), new.kind == .executable))
+                regular.append((change.path, try known[change.path] ?? readBlob(new.id), new.kind == .executable))
                 entries[change.path] = new
                 continue
             case .symlink:

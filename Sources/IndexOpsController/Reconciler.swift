@@ -39,6 +39,9 @@ public actor Reconciler {
     /// Someone else's commit came in after this pass read the head (a commit on a moved
     /// branch, a replayed push): the pass did not plan against it.
     private var sawForeignCommits = false
+    /// The source read last, by blob id: the index types of one document, which run one after
+    /// the other, read it once.
+    private var lastSource: (blob: OID, content: [UInt8])?
 
     /// Opens the workspace and builds the indexers.
     ///
@@ -119,6 +122,7 @@ public actor Reconciler {
         }
         let started = clock.elapsed()
         report.outcomes = await runOperations(plan.operations, desired: input.desired, statuses: &statuses, commit: &commit, &report)
+        lastSource = nil
         steps.append(("run operations", clock.elapsed() - started))
         try timed("commit results", &steps) { try self.commit(&commit, .results, &report) }
         try timed("push", &steps) { try push(&report) }
@@ -295,8 +299,13 @@ public actor Reconciler {
                 return .failure(IndexerError("the source \(path) is not in the repository", terminal: true))
             }
             do {
-                content = [UInt8](try repository.readBlob(blob))
-                report.work.sourcesRead += 1
+                if let last = lastSource, last.blob == blob {
+                    content = last.content
+                } else {
+                    content = [UInt8](try repository.readBlob(blob))
+                    lastSource = (blob, content!)
+                    report.work.sourcesRead += 1
+                }
             } catch {
                 return .failure(IndexerError("cannot read the source \(path): \(error)"))
             }
@@ -325,8 +334,12 @@ public actor Reconciler {
     private func commit(_ commit: inout StatusCommit, _ kind: StatusCommit.Kind, _ report: inout PassReport) throws {
         guard !commit.isEmpty else { return }
         let files = commit.files
+        var written: [String: Data] = [:]
         let edits: [PathEdit] = files.map { file in
-            file.text.map { .write(file.path, Data($0.utf8)) } ?? .remove(file.path)
+            guard let text = file.text else { return .remove(file.path) }
+            let data = Data(text.utf8)
+            written[file.path] = data
+            return .write(file.path, data)
         }
         let message = commit.message(kind)
         var attempts = 0
@@ -339,7 +352,7 @@ public actor Reconciler {
                 if let id = try repository.commit(edits, on: workspace.branch, parent: parent, message: message, author: signature) {
                     report.commits.append(id)
                     report.work.statusFilesWritten += files.count
-                    try repository.publish(to: id)
+                    try repository.publish(to: id, known: written)
                 }
                 commit = StatusCommit(statusDir: statusDir, specCommit: commit.specCommit)
                 return

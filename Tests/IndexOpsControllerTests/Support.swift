@@ -51,6 +51,21 @@ struct PeopleRepository {
         FileManager.default.fileExists(atPath: root.appendingPathComponent(path).path)
     }
 
+    /// Runs `git fast-import` with `stream` on standard input: many files in one commit, fast.
+    func fastImport(_ stream: String) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["git", "fast-import", "--quiet"]
+        process.currentDirectoryURL = root
+        let input = Pipe()
+        process.standardInput = input
+        try process.run()
+        input.fileHandleForWriting.write(Data(stream.utf8))
+        try input.fileHandleForWriting.close()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw TestFailure("git fast-import exited \(process.terminationStatus)") }
+    }
+
     /// Commits everything, as a person would.
     func commitAll(_ message: String) throws {
         try git("add", "-A")
