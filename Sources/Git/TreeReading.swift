@@ -265,3 +265,17 @@ extension Repository {
         return String(trimmed)
     }
 }
+
+extension Repository {
+    /// Whether the object database holds the object `id`.
+    public func hasObject(_ id: OID) -> Bool {
+        var odb: OpaquePointer?
+        guard git_repository_odb(&odb, pointer) == 0 else {
+            git_error_clear()
+            return false
+        }
+        defer { git_odb_free(odb) }
+        var raw = id.raw
+        return git_odb_exists(odb, &raw) == 1
+    }
+}

@@ -116,6 +116,18 @@ final class PassCache {
         }
     }
 
+    /// Forgets every row: the next read is a full one. For a cache whose tree is no longer in
+    /// the repository (a rewritten branch, then a garbage collection).
+    func reset() throws {
+        try transaction {
+            for table in ["spec_files", "file_diagnostics", "declarations", "held_ids", "sources", "statuses", "entries",
+                          "status_problems", "id_diagnostics", "pending", "braked"] {
+                try db.execute("DELETE FROM \(table)")
+            }
+            for key in ["tree", "head", "diagnosticsText", "brake"] { try setMeta(key, nil) }
+        }
+    }
+
     // MARK: - Meta
 
     /// A value of the meta table: `tree` (the tree the rows describe), `head` (a commit of that

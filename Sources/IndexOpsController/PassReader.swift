@@ -47,7 +47,12 @@ final class PassReader {
     /// that fails later plans them again.
     func refresh(_ repository: Repository, head: OID) throws -> Changes {
         let newTree = try repository.treeID(ofCommit: head)
-        let oldTree = try cache.meta("tree").flatMap(OID.init(hex:))
+        var oldTree = try cache.meta("tree").flatMap(OID.init(hex:))
+        if let tree = oldTree, !repository.hasObject(tree) {
+            // The tree the cache describes is gone (a rewritten branch, then a gc): start over.
+            try cache.reset()
+            oldTree = nil
+        }
         var result = Changes(full: oldTree == nil)
         listing = nil
         incompleteFiles = nil
