@@ -117,7 +117,8 @@ extension Repository {
                 throw GitError(.notReplayable, "local commit \(id.short) is a merge; it is not replayed", function: "Repository.replay")
             }
             let parent = OID(git_commit_parent_id(commit.pointer, 0))
-            let changes = try self.changes(from: tree(ofCommit: parent), to: tree(ofCommit: id), in: "")
+            var skipped: [SkippedEntry] = []
+            let changes = try self.changes(from: tree(ofCommit: parent), to: tree(ofCommit: id), in: "", skipped: &skipped)
             if let outside = changes.first(where: { $0.path != prefix && !$0.path.hasPrefix(prefix + "/") }) {
                 throw GitError(.notReplayable, "local commit \(id.short) changes '\(outside.path)' outside '\(prefix)/'; it is not replayed", function: "Repository.replay")
             }
