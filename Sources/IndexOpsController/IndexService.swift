@@ -1,6 +1,7 @@
 import Foundation
 import Git
 import IndexOpsCore
+import Logging
 import YAML
 
 /// A state change of one index, read from the history of its status file.
@@ -31,14 +32,21 @@ public actor IndexService {
     private let repository: Repository
     private let statusReader: StatusReader
     private let clock: @Sendable () -> Date
+    private let logger: Logger
 
     /// Opens the repository of `--repo` (or of the configuration).
-    public init(repo: String, config: ControllerConfig, configured: Bool, clock: @escaping @Sendable () -> Date = { Date() }) throws {
+    ///
+    /// - Parameter logger: where warnings go (a rewritten upstream); default: standard error.
+    public init(
+        repo: String, config: ControllerConfig, configured: Bool, clock: @escaping @Sendable () -> Date = { Date() },
+        logger: Logger = Logger(label: "indexops") { StreamLogHandler.standardError(label: $0) }
+    ) throws {
         let (workspace, repository) = try Workspace.open(repo: repo, config: config, configured: configured)
         self.workspace = workspace
         self.repository = repository
         self.statusReader = StatusReader(statusDir: config.repository.statusDir)
         self.clock = clock
+        self.logger = logger
     }
 
     private var config: ControllerConfig { workspace.config }
@@ -189,11 +197,18 @@ public actor IndexService {
 
     private func statuses() throws -> [String: DocumentStatus] {
         if let remote = workspace.remote {
-            let result = try repository.sync(remote, replaying: config.repository.statusDir)
-            if result.moved, let head = result.head { try repository.publish(to: head) }
+            try sync(remote)
         }
         guard let head = try repository.branchTip(workspace.branch) else { return [:] }
         return try statusReader.read(repository, commit: head).statuses
+    }
+
+    /// Fetches and brings the branch and the work tree up to date; a rewritten upstream is
+    /// taken as it is (see `Repository.sync`), with a warning.
+    private func sync(_ remote: RemoteConfiguration) throws {
+        let result = try repository.sync(remote, replaying: workspace.ownCommits)
+        if let rewrite = result.rewrite { logger.warning("\(rewrite)") }
+        if result.moved, let head = result.head { try repository.publish(to: head) }
     }
 
     private func checkedTypes(_ types: [String]?) throws -> [String]? {
@@ -239,8 +254,7 @@ public actor IndexService {
         let signature = try Self.signature(user, time: clock())
         for attempt in 1...5 {
             if let remote = workspace.remote {
-                let result = try repository.sync(remote, replaying: config.repository.statusDir)
-                if result.moved, let head = result.head { try repository.publish(to: head) }
+                try sync(remote)
             }
             guard let head = try repository.branchTip(workspace.branch) else {
                 throw IndexOpsError("the branch \(workspace.branch) has no commit yet; commit something first")
@@ -257,7 +271,7 @@ public actor IndexService {
             try repository.publish(to: commit)
             guard let remote = workspace.remote else { return }
             do {
-                _ = try repository.push(remote, replaying: config.repository.statusDir, retry: RetryPolicy(maxAttempts: 1))
+                _ = try repository.push(remote, replaying: workspace.ownCommits, retry: RetryPolicy(maxAttempts: 1))
                 return
             } catch let error as GitError {
                 // Take our commit back, and only ours: a compare-and-swap from it. Someone who

@@ -125,8 +125,9 @@ public actor Reconciler {
         // 1. Sync.
         if let remote = workspace.remote, !options.dryRun {
             let started = ContinuousClock.now
-            let result = try repository.sync(remote, replaying: statusDir)
+            let result = try repository.sync(remote, replaying: workspace.ownCommits)
             report.syncDuration = ContinuousClock.now - started
+            if let rewrite = result.rewrite { logger.warning("\(rewrite)") }
             if result.moved, let head = result.head { try repository.publish(to: head) }
         }
         guard let head = try repository.branchTip(workspace.branch) else {
@@ -192,10 +193,11 @@ public actor Reconciler {
         // 6. Push and publish.
         if let remote = workspace.remote, try needsPush() {
             let started = ContinuousClock.now
-            let result = try repository.push(remote, replaying: statusDir)
+            let result = try repository.push(remote, replaying: workspace.ownCommits)
             report.pushDuration = ContinuousClock.now - started
             report.pushed = result.pushed
-            if let newHead = result.head, result.replayedCommits > 0 {
+            for rewrite in result.rewrites { logger.warning("\(rewrite)") }
+            if let newHead = result.head, result.replayedCommits > 0 || !result.rewrites.isEmpty {
                 sawForeignCommits = true
                 try repository.publish(to: newHead)
             }

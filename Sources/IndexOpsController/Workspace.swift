@@ -19,6 +19,11 @@ public struct Workspace: Sendable {
     /// The default SQLite file of the built-in drivers.
     public var defaultDatabase: String { stateDirectory + "/indexes.sqlite" }
 
+    /// What marks the controller's own status commits, which sync and push replay.
+    public var ownCommits: OwnCommits {
+        OwnCommits(folder: config.repository.statusDir, authorName: config.repository.authorName, authorEmail: config.repository.authorEmail)
+    }
+
     /// Opens the repository of `--repo` (or the configuration's `repository.path`), cloning
     /// it when it is missing and a remote is configured.
     ///
