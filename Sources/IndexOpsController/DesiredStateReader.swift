@@ -68,7 +68,7 @@ final class DesiredStateReader {
             return nil
         })
         let diagnostics = SpecSetCheck.check(files, indexTypes: configured) { path, _ in sources.entry(path) }
-        snapshot.diagnostics += files.flatMap(\.diagnostics) + diagnostics
+        snapshot.diagnostics += files.flatMap(\.diagnostics) + diagnostics + repository.workTreeDiagnostics(at: commit)
         snapshot.diagnostics.sort()
 
         var byID: [String: [SpecResource]] = [:]
@@ -110,11 +110,7 @@ final class DesiredStateReader {
     }
 
     private func parse(_ repository: Repository, _ entry: TreeEntry) throws -> SpecFile {
-        let bytes = [UInt8](try repository.readBlob(entry.id))
-        if bytes.count > config.limits.maxFileSize {
-            return SpecFile(path: entry.path, failure: YAMLError.fileTooLarge(file: entry.path, size: bytes.count, limits: config.limits))
-        }
-        return SpecFile(path: entry.path, bytes: bytes, limits: config.limits)
+        try repository.specFile(entry, limits: config.limits)
     }
 
     /// A cached file under the path it has now (the same blob may sit at another path).

@@ -44,7 +44,7 @@ public actor IndexService {
         let (workspace, repository) = try Workspace.open(repo: repo, config: config, configured: configured)
         self.workspace = workspace
         self.repository = repository
-        self.statusReader = StatusReader(statusDir: config.repository.statusDir)
+        self.statusReader = StatusReader(statusDir: config.repository.statusDir, sizes: config.sizeLimits)
         self.clock = clock
         self.logger = logger
     }
@@ -175,7 +175,7 @@ public actor IndexService {
         var items: [HistoryItem] = []
         let statuses = try entries.map { entry -> DocumentStatus? in
             guard let blob = entry.blob else { return nil }
-            return try? DocumentStatus(fileText: String(decoding: try repository.readBlob(blob), as: UTF8.self))
+            return try? DocumentStatus(fileText: String(decoding: try repository.readBlob(blob, limit: .statusFile(config.sizeLimits)), as: UTF8.self))
         }
         for (i, entry) in entries.enumerated() {
             let after = statuses[i]
@@ -223,7 +223,7 @@ public actor IndexService {
         var found: [String: SpecResource] = [:]
         for entry in try repository.files(in: config.repository.specsDir, at: head)
         where (entry.kind == .file || entry.kind == .executable) && (entry.path.hasSuffix(".yaml") || entry.path.hasSuffix(".yml")) {
-            let file = SpecFile(path: entry.path, bytes: [UInt8](try repository.readBlob(entry.id)), limits: config.limits)
+            let file = try repository.specFile(entry, limits: config.limits)
             for resource in file.resources where found[resource.index.id] == nil { found[resource.index.id] = resource }
         }
         return found

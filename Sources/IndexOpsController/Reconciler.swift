@@ -99,7 +99,7 @@ public actor Reconciler {
         }
         self.indexers = indexers
         self.specs = DesiredStateReader(config: config)
-        self.statusReader = StatusReader(statusDir: config.repository.statusDir)
+        self.statusReader = StatusReader(statusDir: config.repository.statusDir, sizes: config.sizeLimits)
         self.logger = logger
         self.clock = clock
     }
@@ -181,7 +181,7 @@ public actor Reconciler {
         }
         let diagnosticsText = Self.diagnosticsFileText(report.diagnostics, brake: plan.brake)
         let diagnosticsPath = statusDir + "/" + StatusReader.diagnosticsFile
-        let existing = try? repository.readFile(diagnosticsPath, at: head).contents
+        let existing = try? repository.readFile(diagnosticsPath, at: head, limit: .statusFile(config.sizeLimits)).contents
         if existing.map({ String(decoding: $0, as: UTF8.self) }) != diagnosticsText {
             writer.extra[diagnosticsPath] = diagnosticsText
         }
@@ -292,9 +292,9 @@ public actor Reconciler {
                 return .failure(IndexerError("the source \(path) is not in the repository"))
             }
             do {
-                content = [UInt8](try repository.readBlob(blob))
+                content = try repository.readSource(blob, path: path, limits: config.sizeLimits)
             } catch {
-                return .failure(IndexerError("cannot read the source \(path): \(error)"))
+                return .failure(error)
             }
         }
         return .success((indexer, IndexRequest(

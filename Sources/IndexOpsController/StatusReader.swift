@@ -9,9 +9,12 @@ final class StatusReader {
 
     private var cache: [OID: DocumentStatus] = [:]
     private let statusDir: String
+    private let sizes: SizeLimits
 
-    init(statusDir: String) {
+    /// - Parameter sizes: `maxStatusFileSize` bounds each status file, checked before it is read.
+    init(statusDir: String, sizes: SizeLimits = SizeLimits()) {
         self.statusDir = statusDir
+        self.sizes = sizes
     }
 
     /// The statuses by document id, and the problems with files that could not be read
@@ -29,10 +32,12 @@ final class StatusReader {
             } else {
                 do {
                     guard entry.kind == .file else { throw StatusFileError("not a regular file") }
-                    status = try DocumentStatus(fileText: String(decoding: try repository.readBlob(entry.id), as: UTF8.self))
+                    let bytes = try repository.readBlob(entry.id, limit: .statusFile(sizes))
+                    status = try DocumentStatus(fileText: String(decoding: bytes, as: UTF8.self))
                 } catch {
+                    let reason = (error as? GitError)?.message ?? "\(error)"
                     problems.append(Diagnostic(file: entry.path, line: 1, column: 1, severity: .warning, code: "status",
-                                               message: "status file cannot be read (\(error)); its document is reconciled from scratch"))
+                                               message: "status file cannot be read (\(reason)); its document is reconciled from scratch"))
                     continue
                 }
             }

@@ -40,7 +40,9 @@ public struct Workspace: Sendable {
         }
         let repository: Repository
         do {
-            repository = try Repository.openOrClone(at: path, remote: remote)
+            repository = try Repository.openOrClone(
+                at: path, remote: remote,
+                workTreeFileLimit: BlobSizeLimit(bytes: config.sizeLimits.maxWorkTreeFileSize, setting: "limits.maxWorkTreeFileSize"))
         } catch let error as GitError where error.code == .notFound {
             throw IndexOpsError("\(path) is not a git repository (run `git init`, or pass --repo)")
         }
