@@ -55,6 +55,8 @@ public struct GitError: Error, Equatable, Sendable, CustomStringConvertible {
         public static let configuration = Code(rawValue: 1005)
         /// A file system operation of the module failed (`errno` is in the message).
         public static let os = Code(rawValue: 1006)
+        /// An object is larger than the limit it was read under; it was not read.
+        public static let tooLarge = Code(rawValue: 1007)
 
         /// The libgit2 constant's name (`GIT_EMODIFIED`) or the module's own name (`stalled`).
         public var description: String {
@@ -78,6 +80,7 @@ public struct GitError: Error, Equatable, Sendable, CustomStringConvertible {
             case .notReplayable: "notReplayable"
             case .configuration: "configuration"
             case .os: "os"
+            case .tooLarge: "tooLarge"
             default: "code \(rawValue)"
             }
         }

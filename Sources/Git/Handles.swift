@@ -29,6 +29,12 @@ final class BlobHandle {
     deinit { git_blob_free(pointer) }
 }
 
+final class ODBHandle {
+    let pointer: OpaquePointer
+    init(_ pointer: OpaquePointer) { self.pointer = pointer }
+    deinit { git_odb_free(pointer) }
+}
+
 final class ReferenceHandle {
     let pointer: OpaquePointer
     init(_ pointer: OpaquePointer) { self.pointer = pointer }

@@ -7,8 +7,13 @@ public struct PublishReport: Sendable, Equatable {
     public var written: [String] = []
     /// Paths removed, sorted.
     public var removed: [String] = []
+    /// Entries of the tree that are not in the work tree, and why, sorted: names git refuses,
+    /// symlinks that would point out of the work tree, files over ``Repository/workTreeFileLimit``.
+    /// Every publish reports all of them again (they never reach the index), so the report
+    /// is complete for the commit published, not only for what changed.
+    public var skipped: [SkippedEntry] = []
 
-    /// Whether the work tree was already up to date.
+    /// Whether the work tree was already up to date (skipped entries do not count).
     public var isEmpty: Bool { written.isEmpty && removed.isEmpty }
 }
 
@@ -19,65 +24,127 @@ extension Repository {
     /// Each file is written to a temporary file in its folder, fsynced, and renamed over
     /// the old one (then the folder is fsynced), so a process reading the folder sees the
     /// old file or the new one, never a part. The index gets each path's id and stat data,
-    /// so `git status` is clean without re-reading files.
+    /// so `git status` is clean without re-reading files. Blobs are read one at a time.
     ///
     /// The clone is the controller's own: a local edit to a path that changed is
     /// overwritten; a local edit to any other path is left as it is (and `git status`
     /// shows it). Symlinks are created as symlinks (never followed: a folder on the way
     /// that is a symlink is replaced by a real folder); a submodule gets an empty folder.
     ///
+    /// Nothing is written for an entry that ``EntryName`` refuses (nor below it), for a
+    /// symlink whose target leaves the work tree (``EntryName/symlinkTargetProblem(_:at:)``),
+    /// or for a file over ``workTreeFileLimit`` (its size is read from the object header):
+    /// such an entry is left out, what was at its path before is removed, and the report
+    /// lists it in `skipped`. The rest of the tree is published.
+    ///
     /// - Parameter known: the contents of files the caller just committed, by path, so that
     ///   they are not read back from the object database.
     /// - Throws: `GitError` `.invalid` for a bare repository; `.locked` when `index.lock`
-    ///   exists (see `removeStaleLocks`); `.os` when a file cannot be written.
+    ///   exists (see `removeStaleLocks`); `.os` when a file cannot be written (no temporary
+    ///   file is left behind).
     @discardableResult
     public func publish(to commit: OID, known: [String: Data] = [:]) throws -> PublishReport {
         guard let workDirectory else {
             throw GitError(.invalid, "a bare repository has no work tree to publish to", function: "Repository.publish")
         }
-        var index: OpaquePointer?
-        try call("git_repository_index") { git_repository_index(&index, pointer) }
-        let owned = IndexHandle(index!)
-        try call("git_index_read") { git_index_read(owned.pointer, 0) }
-        var indexTree = git_oid()
-        try call("git_index_write_tree") { git_index_write_tree(&indexTree, owned.pointer) }
-        let changes = try self.changes(from: lookupTree(OID(indexTree)), to: tree(ofCommit: commit), in: "")
-        if changes.isEmpty { return PublishReport() }
+        let plan = try workTreePlan(to: commit)
+        var report = PublishReport(skipped: plan.skipped)
+        if plan.changes.isEmpty { return report }
+        let index = plan.index
         let files = WorkTreeFiles(root: workDirectory)
-        var report = PublishReport()
 
-        for change in changes.reversed() where change.new == nil {
+        for change in plan.changes.reversed() where change.new == nil || plan.refused.contains(change.path) {
+            guard change.old != nil else { continue }
             try files.remove(change.path)
-            try call("git_index_remove_bypath") { git_index_remove_bypath(owned.pointer, change.path) }
+            try call("git_index_remove_bypath") { git_index_remove_bypath(index.pointer, change.path) }
             report.removed.append(change.path)
         }
-        var regular: [(path: String, contents: Data, executable: Bool)] = []
+        var regular: [(path: String, executable: Bool)] = []
         var entries: [String: TreeEntry] = [:]
-        for change in changes {
-            guard let new = change.new else { continue }
+        for change in plan.changes {
+            guard let new = change.new, !plan.refused.contains(change.path) else { continue }
             switch new.kind {
             case .file, .executable:
-                regular.append((change.path, try known[change.path] ?? readBlob(new.id), new.kind == .executable))
+                regular.append((change.path, new.kind == .executable))
                 entries[change.path] = new
                 continue
             case .symlink:
-                try files.symlink(change.path, target: try readBlob(new.id))
+                try files.symlink(change.path, target: plan.targets[change.path] ?? [])
             case .submodule:
                 try files.makeFolder(change.path)
             case .folder:
                 continue
             }
-            try addIndexEntry(owned, path: change.path, entry: new, files: files)
+            try addIndexEntry(index, path: change.path, entry: new, files: files)
             report.written.append(change.path)
         }
-        try files.writeAll(regular) { path in
-            try addIndexEntry(owned, path: path, entry: entries[path]!, files: files)
+        try files.writeAll(regular, contents: { path, sink in
+            if let contents = known[path] {
+                try contents.withUnsafeBytes { try sink.write($0) }
+            } else {
+                try self.withBlob(entries[path]!.id) { try sink.write($0) }
+            }
+        }, then: { path in
+            try addIndexEntry(index, path: path, entry: entries[path]!, files: files)
             report.written.append(path)
-        }
+        })
         report.written.sort()
-        try call("git_index_write") { git_index_write(owned.pointer) }
+        try call("git_index_write") { git_index_write(index.pointer) }
         report.removed.sort()
         return report
+    }
+
+    /// The entries of the tree of `commit` that ``publish(to:)`` leaves out of the work
+    /// tree, and why; nothing is written. As cheap as a publish that finds nothing to do:
+    /// only the folders that differ between the index and that tree are read (and a
+    /// left-out entry never reaches the index, so its folders always differ). A bare
+    /// repository has no work tree and reports nothing.
+    public func entriesLeftOutOfWorkTree(at commit: OID) throws -> [SkippedEntry] {
+        guard workDirectory != nil else { return [] }
+        return try workTreePlan(to: commit).skipped
+    }
+
+    /// What publishing `commit` over the index changes: the changes, the paths whose new
+    /// entry is not written (`refused`), the reports, and the targets of the symlinks to make.
+    private func workTreePlan(to commit: OID) throws -> (index: IndexHandle, changes: [PathChange], refused: Set<String>, skipped: [SkippedEntry], targets: [String: [UInt8]]) {
+        var raw: OpaquePointer?
+        try call("git_repository_index") { git_repository_index(&raw, pointer) }
+        let index = IndexHandle(raw!)
+        try call("git_index_read") { git_index_read(index.pointer, 0) }
+        var indexTree = git_oid()
+        try call("git_index_write_tree") { git_index_write_tree(&indexTree, index.pointer) }
+        var skipped: [SkippedEntry] = []
+        let changes = try self.changes(from: lookupTree(OID(indexTree)), to: tree(ofCommit: commit), in: "", skipped: &skipped)
+        var refused = Set<String>()
+        var targets: [String: [UInt8]] = [:]
+        for change in changes {
+            guard let new = change.new else { continue }
+            switch new.kind {
+            case .file, .executable:
+                guard let limit = workTreeFileLimit else { continue }
+                let size = try objectSize(new.id)
+                if size > limit.bytes {
+                    refused.insert(change.path)
+                    skipped.append(SkippedEntry(path: change.path, kind: .tooLarge, reason: "a file of \(BlobSizeLimit.describe(size)), over \(limit.setting) (\(BlobSizeLimit.describe(limit.bytes))); not written to the work tree"))
+                }
+            case .symlink:
+                let problem: String?
+                if try objectSize(new.id) > 4095 {
+                    problem = "a symlink target longer than 4095 bytes"
+                } else {
+                    let target = [UInt8](try readBlob(new.id))
+                    problem = EntryName.symlinkTargetProblem(target, at: change.path)
+                    targets[change.path] = target
+                }
+                if let problem {
+                    refused.insert(change.path)
+                    skipped.append(SkippedEntry(path: change.path, kind: .unsafeSymlink, reason: problem + "; the symlink is not created"))
+                }
+            case .submodule, .folder:
+                continue
+            }
+        }
+        return (index, changes, refused, skipped.sorted(), targets)
     }
 
     private func addIndexEntry(_ index: IndexHandle, path: String, entry: TreeEntry, files: WorkTreeFiles) throws {

@@ -36,43 +36,55 @@ public struct PushResult: Sendable, Equatable {
     public var attempts: Int
     /// Local commits re-created on a newer upstream after rejections.
     public var replayedCommits: Int
+    /// Rewritten upstreams found while retrying (see ``Repository/sync(_:replaying:)``),
+    /// for warnings in the log; the branch moved to each.
+    public var rewrites: [UpstreamRewrite] = []
 }
 
 extension Repository {
     /// Pushes the local branch to the remote's branch of the same name, never forcing.
     ///
     /// A rejected push (someone pushed meanwhile) is handled by `sync` (fetch, then replay
-    /// our commits, which must touch only `ownedPrefix`, onto the new upstream) and tried
+    /// our commits, which must touch only `own.folder`, onto the new upstream; a rewritten
+    /// upstream is taken as it is, with only our own status commits replayed) and tried
     /// again, up to `retry.maxAttempts` with exponential backoff. Rejections are detected
     /// both before sending (libgit2's fast-forward check) and from the remote's answer
-    /// (`push_update_reference`: `git_remote_push` returns 0 for a rejected ref). When
-    /// the branch moved by a replay, the work tree needs `publish(to:)`.
+    /// (`push_update_reference`: `git_remote_push` returns 0 for a rejected ref). A push
+    /// goes ahead only when the remote's branch is still where it was last fetched (a lease,
+    /// checked in `push_negotiation`; the server checks the same old id atomically): a branch
+    /// rewound since is never fast-forwarded back over what it dropped. When the branch
+    /// moved by a replay, the work tree needs `publish(to:)`.
     ///
     /// - Throws: `GitError` `.pushRejected` when the last attempt was rejected too;
     ///   `.notReplayable` from `sync`; any network error.
-    public func push(_ remote: RemoteConfiguration, replaying ownedPrefix: String, retry: RetryPolicy = RetryPolicy()) throws -> PushResult {
+    public func push(_ remote: RemoteConfiguration, replaying own: OwnCommits, retry: RetryPolicy = RetryPolicy()) throws -> PushResult {
         var attempts = 0
         var replayed = 0
+        var rewrites: [UpstreamRewrite] = []
         while true {
             guard let local = try branchTip(remote.branch) else {
-                return PushResult(head: nil, pushed: false, attempts: attempts, replayedCommits: replayed)
+                return PushResult(head: nil, pushed: false, attempts: attempts, replayedCommits: replayed, rewrites: rewrites)
             }
             if try local == trackingTip(remote) {
-                return PushResult(head: local, pushed: attempts > 0, attempts: attempts, replayedCommits: replayed)
+                return PushResult(head: local, pushed: attempts > 0, attempts: attempts, replayedCommits: replayed, rewrites: rewrites)
             }
             attempts += 1
             try beforePushAttempt?(attempts)
             do {
                 try pushOnce(remote, head: local)
-                return PushResult(head: local, pushed: true, attempts: attempts, replayedCommits: replayed)
+                return PushResult(head: local, pushed: true, attempts: attempts, replayedCommits: replayed, rewrites: rewrites)
             } catch let error as GitError where error.code == .pushRejected || error.code == .nonFastForward {
                 guard attempts < retry.maxAttempts else {
                     throw GitError(.pushRejected, "push of '\(remote.branch)' rejected \(attempts) time(s); last: \(error.message)", function: "Repository.push", errorClass: .net)
                 }
                 let wait = retry.backoff(after: attempts)
                 Thread.sleep(forTimeInterval: Double.random(in: 0.5...1.0) * wait.seconds)
-                let sync = try sync(remote, replaying: ownedPrefix)
-                if case .replayed(let count) = sync.outcome { replayed += count }
+                let sync = try sync(remote, replaying: own)
+                switch sync.outcome {
+                case .replayed(let count), .rewritten(replayed: let count): replayed += count
+                default: break
+                }
+                if let rewrite = sync.rewrite { rewrites.append(rewrite) }
             }
         }
     }
@@ -82,6 +94,7 @@ extension Repository {
         let handle = try remoteHandle(remote)
         let session = try RemoteSession(remote, operation: "push")
         let ref = "refs/heads/" + remote.branch
+        session.lease = (ref, try trackingTip(remote))
         try withExtendedLifetime(session) {
             var options = git_push_options()
             try call("git_push_options_init") { git_push_options_init(&options, UInt32(GIT_PUSH_OPTIONS_VERSION)) }

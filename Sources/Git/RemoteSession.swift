@@ -40,6 +40,9 @@ final class RemoteSession {
     private(set) var abortReason: GitError?
     /// Refs the remote refused to update, with its reason (`push_update_reference`).
     private(set) var rejections: [(ref: String, reason: String)] = []
+    /// A push updates `ref` only if the remote still has it at `expected` (`nil`: missing),
+    /// as last fetched: a branch rewound meanwhile is never fast-forwarded back over.
+    var lease: (ref: String, expected: OID?)?
 
     init(_ configuration: RemoteConfiguration, operation: String) throws {
         self.configuration = configuration
@@ -109,6 +112,14 @@ final class RemoteSession {
             let session = Unmanaged<RemoteSession>.fromOpaque(payload!).takeUnretainedValue()
             return session.progress([-3, Int(current), Int(total), Int(bytes)])
         }
+        callbacks.push_negotiation = { updates, count, payload in
+            let session = Unmanaged<RemoteSession>.fromOpaque(payload!).takeUnretainedValue()
+            for index in 0..<count {
+                guard let update = updates?[index]?.pointee else { continue }
+                if session.checkLease(ref: String(cString: update.dst_refname), current: OID(update.src)) != 0 { return -1 }
+            }
+            return 0
+        }
         callbacks.push_update_reference = { ref, status, payload in
             let session = Unmanaged<RemoteSession>.fromOpaque(payload!).takeUnretainedValue()
             if let status {
@@ -117,6 +128,17 @@ final class RemoteSession {
             return 0
         }
         return callbacks
+    }
+
+    private func checkLease(ref: String, current: OID) -> Int32 {
+        guard let lease, lease.ref == ref else { return 0 }
+        let expected = lease.expected ?? OID(git_oid())
+        if current == expected { return 0 }
+        abortReason = GitError(
+            .pushRejected,
+            "the remote's \(ref) is at \(current.short), not at \(expected.short) as last fetched (someone pushed or rewrote it meanwhile)",
+            function: operation, errorClass: .net)
+        return -1
     }
 
     private var sideband = 0

@@ -18,7 +18,7 @@ public final class Repository {
 
     /// What this handle has read, for tests that count work instead of timing it.
     public struct ReadCounters: Sendable, Hashable {
-        /// Blobs read whole (`readBlob`).
+        /// Blobs read whole (`readBlob`, and files published to the work tree).
         public var blobsRead = 0
         /// Tree objects looked up (each folder listed or walked through).
         public var treesRead = 0
@@ -26,6 +26,11 @@ public final class Repository {
 
     /// What this handle has read so far.
     public internal(set) var counters = ReadCounters()
+
+    /// The largest file ``publish(to:)`` writes into the work tree; a larger one is left out
+    /// and reported (its size is read from the object header, so it is never read).
+    /// `nil`: no limit.
+    public var workTreeFileLimit: BlobSizeLimit?
 
     private init(_ pointer: OpaquePointer) {
         self.pointer = pointer
@@ -66,15 +71,19 @@ public final class Repository {
     /// an empty folder (a freshly mounted volume).
     /// - Throws: `GitError` `.notFound` when there is no repository at `path` and no remote
     ///   is given; any error of `clone(_:to:)`.
-    public static func openOrClone(at path: String, remote: RemoteConfiguration?) throws -> Repository {
+    /// - Parameter workTreeFileLimit: becomes the repository's ``workTreeFileLimit``, for the
+    ///   clone's first publish too.
+    public static func openOrClone(at path: String, remote: RemoteConfiguration?, workTreeFileLimit: BlobSizeLimit? = nil) throws -> Repository {
         let contents = try? FileManager.default.contentsOfDirectory(atPath: path)
         if FileManager.default.fileExists(atPath: path) && contents?.isEmpty != true {
-            return try open(at: path)
+            let repository = try open(at: path)
+            repository.workTreeFileLimit = workTreeFileLimit
+            return repository
         }
         guard let remote else {
             throw GitError(.notFound, "no repository at '\(path)' and no remote URL to clone", function: "Repository.openOrClone")
         }
-        return try clone(remote, to: path)
+        return try clone(remote, to: path, workTreeFileLimit: workTreeFileLimit)
     }
 
     /// Clones `remote` into `path` (missing, or an empty folder) and checks out its branch.
@@ -83,8 +92,9 @@ public final class Repository {
     /// and renamed into place, so `path` never holds a half-made clone. An empty folder
     /// (a mount point cannot be renamed over) is cloned into directly; a clone killed
     /// half-way there is completed by the next `sync`. Files are written by
-    /// `publish(to:)` (complete files only). An empty remote yields an unborn branch.
-    public static func clone(_ remote: RemoteConfiguration, to path: String) throws -> Repository {
+    /// `publish(to:)` (complete files only, never an entry that ``EntryName`` refuses). An
+    /// empty remote yields an unborn branch.
+    public static func clone(_ remote: RemoteConfiguration, to path: String, workTreeFileLimit: BlobSizeLimit? = nil) throws -> Repository {
         _ = LibGit2.initialized
         let target = URL(fileURLWithPath: path).standardizedFileURL.path
         let inPlace = (try? FileManager.default.contentsOfDirectory(atPath: target))?.isEmpty == true
@@ -114,6 +124,7 @@ public final class Repository {
             throw error
         }
         let cloned = try open(at: target)
+        cloned.workTreeFileLimit = workTreeFileLimit
         try cloned.adoptBranch(remote)
         if let head = try cloned.branchTip(remote.branch) {
             try cloned.publish(to: head)

@@ -1,6 +1,51 @@
 internal import CGit2
 import Foundation
 
+/// What marks a commit as indexops's own status commit, which `sync` and `push` may replay
+/// onto a newer (or rewritten) upstream: one parent, the configured status author (name and
+/// e-mail), the ``trailer`` in its message, and changes only below ``folder``.
+public struct OwnCommits: Sendable, Hashable {
+    /// The trailer every status commit message carries, followed by the spec commit's id.
+    public static let trailer = "Indexops-Spec-Commit:"
+
+    /// The folder the controller alone writes (`status`).
+    public var folder: String
+    /// The author name of status commits.
+    public var authorName: String
+    /// The author e-mail of status commits.
+    public var authorEmail: String
+
+    /// Describes the status commits of an author in a folder.
+    public init(folder: String, authorName: String, authorEmail: String) {
+        self.folder = folder
+        self.authorName = authorName
+        self.authorEmail = authorEmail
+    }
+}
+
+/// A rewritten upstream, as `sync` found and handled it: a warning for the log.
+public struct UpstreamRewrite: Sendable, Equatable, CustomStringConvertible {
+    /// The branch.
+    public var branch: String
+    /// The upstream as last synced, which the new one does not contain.
+    public var previousUpstream: OID
+    /// The upstream now, taken as it is.
+    public var upstream: OID
+    /// Our own status commits that were never upstream, replayed onto it (the originals).
+    public var replayed: [OID]
+    /// The local commits dropped, oldest first: those the upstream dropped, and any other
+    /// commit that was not our own. None of them is ever pushed again.
+    public var dropped: [OID]
+
+    /// The warning, naming the old and the new upstream.
+    public var description: String {
+        let shown = dropped.prefix(5).map(\.short).joined(separator: ", ") + (dropped.count > 5 ? ", …" : "")
+        return "the upstream of '\(branch)' was rewritten (\(previousUpstream.short) -> \(upstream.short)): "
+            + "took it as it is, replayed \(replayed.count) status commit(s) of our own, "
+            + "dropped \(dropped.count) commit(s) that are not upstream" + (dropped.isEmpty ? "" : " (\(shown))")
+    }
+}
+
 /// What `sync` did to the local branch.
 public struct SyncResult: Sendable, Equatable {
     /// How the local branch was brought up to date.
@@ -16,6 +61,9 @@ public struct SyncResult: Sendable, Equatable {
         case ahead
         /// The branches had diverged: this many local commits were replayed onto the upstream.
         case replayed(Int)
+        /// The upstream was rewritten (see ``SyncResult/rewrite``): the local branch is now
+        /// the upstream with this many of our own status commits replayed onto it.
+        case rewritten(replayed: Int)
     }
 
     /// The local branch before (`nil`: it had no commit).
@@ -26,6 +74,8 @@ public struct SyncResult: Sendable, Equatable {
     public var upstream: OID?
     /// What happened.
     public var outcome: Outcome
+    /// When the upstream was rewritten: what was kept and dropped, for a warning in the log.
+    public var rewrite: UpstreamRewrite?
 
     /// Whether the local branch moved (so the work tree needs `publish(to:)`).
     public var moved: Bool { previousHead != head }
@@ -34,16 +84,25 @@ public struct SyncResult: Sendable, Equatable {
 extension Repository {
     /// Fetches the configured branch and brings the local branch up to date: a
     /// fast-forward when it is behind; when it has diverged, its own commits (which must
-    /// touch only paths below `ownedPrefix`, e.g. `status`) are replayed onto the upstream
+    /// touch only paths below `own.folder`, e.g. `status`) are replayed onto the upstream
     /// with the same changes, messages and authors. The work tree is not touched: call
     /// `publish(to:)` when `moved` is true.
     ///
+    /// A rewritten upstream (a force-push that rewound or rewrote the branch) is taken as it
+    /// is and never blocks: when the upstream does not contain what was last synced (the
+    /// remote-tracking branch before the fetch and its recent reflog), or the local branch
+    /// holds commits that were upstream once and are not any more, the local branch becomes
+    /// the upstream with only our own status commits (see ``OwnCommits``) that were never
+    /// upstream replayed onto it. Everything else is dropped, so no commit that the upstream
+    /// dropped is ever pushed again; ``SyncResult/rewrite`` says what happened.
+    ///
     /// - Throws: `GitError` from the fetch (`.stalled`, `.certificate`, `.auth`, …);
-    ///   `.notReplayable` when a local commit not upstream is a merge or touches a path
-    ///   outside `ownedPrefix` (people's history is never rewritten: the branch is left
-    ///   as it was); `.modified` when the branch moved meanwhile.
-    public func sync(_ remote: RemoteConfiguration, replaying ownedPrefix: String) throws -> SyncResult {
+    ///   `.notReplayable` when, the upstream not being rewritten, a local commit not upstream
+    ///   is a merge or touches a path outside `own.folder` (people's history is never
+    ///   rewritten: the branch is left as it was); `.modified` when the branch moved meanwhile.
+    public func sync(_ remote: RemoteConfiguration, replaying own: OwnCommits) throws -> SyncResult {
         let previous = try branchTip(remote.branch)
+        let previousUpstream = try trackingTip(remote)
         try fetch(remote)
         guard let upstream = try trackingTip(remote) else {
             return SyncResult(previousHead: previous, head: previous, upstream: nil, outcome: .noUpstream)
@@ -56,16 +115,85 @@ extension Repository {
         if previous == upstream {
             return SyncResult(previousHead: previous, head: previous, upstream: upstream, outcome: .upToDate)
         }
-        if try isDescendant(upstream, of: previous) {
-            try moveReference(local, from: previous, to: upstream, message: "indexops: sync: fast-forward")
-            return SyncResult(previousHead: previous, head: upstream, upstream: upstream, outcome: .fastForwarded)
+        let notUpstream = try commits(from: previous, hiding: [upstream], oldestFirst: true)
+        let formerTips = try formerUpstreamTips(remote, previousUpstream: previousUpstream)
+        let neverUpstream = Set(try commits(from: previous, hiding: [upstream], alsoHiding: formerTips, oldestFirst: true))
+        let droppedByUpstream = notUpstream.filter { !neverUpstream.contains($0) }
+        var rewound = false
+        if let previousUpstream, previousUpstream != upstream { rewound = try !isDescendant(upstream, of: previousUpstream) }
+
+        if !rewound && droppedByUpstream.isEmpty {
+            if notUpstream.isEmpty {
+                try moveReference(local, from: previous, to: upstream, message: "indexops: sync: fast-forward")
+                return SyncResult(previousHead: previous, head: upstream, upstream: upstream, outcome: .fastForwarded)
+            }
+            if try isDescendant(previous, of: upstream) {
+                return SyncResult(previousHead: previous, head: previous, upstream: upstream, outcome: .ahead)
+            }
+            let (head, count) = try replay(notUpstream, onto: upstream, ownedPrefix: own.folder)
+            try moveReference(local, from: previous, to: head, message: "indexops: sync: replay \(count) commit(s)")
+            return SyncResult(previousHead: previous, head: head, upstream: upstream, outcome: .replayed(count))
         }
-        if try isDescendant(previous, of: upstream) {
-            return SyncResult(previousHead: previous, head: previous, upstream: upstream, outcome: .ahead)
+
+        // The upstream was rewritten: keep only our own status commits that it never had.
+        var kept: [OID] = []
+        var dropped: [OID] = []
+        for id in notUpstream {
+            if neverUpstream.contains(id), try isOwn(id, own) { kept.append(id) } else { dropped.append(id) }
         }
-        let (head, count) = try replay(previous, onto: upstream, ownedPrefix: ownedPrefix)
-        try moveReference(local, from: previous, to: head, message: "indexops: sync: replay \(count) commit(s)")
-        return SyncResult(previousHead: previous, head: head, upstream: upstream, outcome: .replayed(count))
+        let (head, count) = try replay(kept, onto: upstream, ownedPrefix: own.folder)
+        try moveReference(local, from: previous, to: head, message: "indexops: sync: the upstream was rewritten; took it, replayed \(count) commit(s)")
+        var old = previousUpstream ?? upstream
+        if !rewound {
+            // The tracking branch already was the new upstream (a pass ended between the fetch
+            // and the move): the old upstream is the newest former tip it does not contain.
+            for tip in formerTips where tip != upstream {
+                if try !isDescendant(upstream, of: tip) {
+                    old = tip
+                    break
+                }
+            }
+        }
+        let rewrite = UpstreamRewrite(branch: remote.branch, previousUpstream: old, upstream: upstream, replayed: kept, dropped: dropped)
+        return SyncResult(previousHead: previous, head: head, upstream: upstream, outcome: .rewritten(replayed: count), rewrite: rewrite)
+    }
+
+    /// Whether commit `id` is one of our own status commits (see ``OwnCommits``).
+    func isOwn(_ id: OID, _ own: OwnCommits) throws -> Bool {
+        let commit = try lookupCommit(id)
+        guard git_commit_parentcount(commit.pointer) == 1 else { return false }
+        let author = Signature(git_commit_author(commit.pointer))
+        guard author.name == own.authorName, author.email == own.authorEmail else { return false }
+        let message = String(cString: git_commit_message(commit.pointer))
+        guard message.split(separator: "\n").contains(where: { $0.hasPrefix(OwnCommits.trailer) }) else { return false }
+        let prefix = try Self.normalized(own.folder, allowRoot: false)
+        let parent = OID(git_commit_parent_id(commit.pointer, 0))
+        var skipped: [SkippedEntry] = []
+        let changes = try self.changes(from: tree(ofCommit: parent), to: tree(ofCommit: id), in: "", skipped: &skipped)
+        return changes.allSatisfy { $0.path.hasPrefix(prefix + "/") }
+    }
+
+    /// What the upstream was before: the remote-tracking branch before this fetch and the
+    /// tips in its reflog (fetches and pushes), newest first, at most 32.
+    private func formerUpstreamTips(_ remote: RemoteConfiguration, previousUpstream: OID?) throws -> [OID] {
+        var tips: [OID] = previousUpstream.map { [$0] } ?? []
+        var reflog: OpaquePointer?
+        let name = "refs/remotes/\(remote.remoteName)/\(remote.branch)"
+        guard git_reflog_read(&reflog, pointer, name) == 0, let reflog else {
+            git_error_clear()
+            return tips
+        }
+        defer { git_reflog_free(reflog) }
+        let zero = OID(git_oid())
+        for index in 0..<min(git_reflog_entrycount(reflog), 32) {
+            guard let entry = git_reflog_entry_byindex(reflog, index) else { continue }
+            for raw in [git_reflog_entry_id_new(entry), git_reflog_entry_id_old(entry)] {
+                guard let raw else { continue }
+                let id = OID(raw)
+                if id != zero, !tips.contains(id) { tips.append(id) }
+            }
+        }
+        return tips
     }
 
     /// Fetches `refs/heads/<branch>` into `refs/remotes/<remote>/<branch>`; no tags.
@@ -104,20 +232,22 @@ extension Repository {
         return RemoteHandle(updated!)
     }
 
-    /// Re-creates the commits of `local` that are not in `upstream`, oldest first, on top
-    /// of `upstream`, each with the same path changes, message and author. A commit whose
-    /// changes are already upstream is dropped (never an empty commit). Moves no reference.
-    func replay(_ local: OID, onto upstream: OID, ownedPrefix: String) throws -> (head: OID, count: Int) {
+    /// Re-creates `commits` (oldest first) on top of `upstream`, each with the same path
+    /// changes, message and author. A commit whose changes are already upstream is dropped
+    /// (never an empty commit). Moves no reference.
+    /// - Throws: `.notReplayable` for a merge or a change outside `ownedPrefix`.
+    func replay(_ commits: [OID], onto upstream: OID, ownedPrefix: String) throws -> (head: OID, count: Int) {
         let prefix = try Self.normalized(ownedPrefix, allowRoot: false)
         var base = upstream
         var count = 0
-        for id in try commits(from: local, excluding: upstream, oldestFirst: true) {
+        for id in commits {
             let commit = try lookupCommit(id)
             guard git_commit_parentcount(commit.pointer) == 1 else {
                 throw GitError(.notReplayable, "local commit \(id.short) is a merge; it is not replayed", function: "Repository.replay")
             }
             let parent = OID(git_commit_parent_id(commit.pointer, 0))
-            let changes = try self.changes(from: tree(ofCommit: parent), to: tree(ofCommit: id), in: "")
+            var skipped: [SkippedEntry] = []
+            let changes = try self.changes(from: tree(ofCommit: parent), to: tree(ofCommit: id), in: "", skipped: &skipped)
             if let outside = changes.first(where: { $0.path != prefix && !$0.path.hasPrefix(prefix + "/") }) {
                 throw GitError(.notReplayable, "local commit \(id.short) changes '\(outside.path)' outside '\(prefix)/'; it is not replayed", function: "Repository.replay")
             }
@@ -145,8 +275,9 @@ extension Repository {
         return (base, count)
     }
 
-    /// The commits reachable from `tip` but not from `excluded`, in topological order.
-    func commits(from tip: OID, excluding excluded: OID?, oldestFirst: Bool) throws -> [OID] {
+    /// The commits reachable from `tip` but not from `hidden` (nor from `alsoHiding`, whose
+    /// ids may be gone from the object database), in topological order.
+    func commits(from tip: OID, hiding hidden: [OID], alsoHiding optional: [OID] = [], oldestFirst: Bool) throws -> [OID] {
         var walk: OpaquePointer?
         try call("git_revwalk_new") { git_revwalk_new(&walk, pointer) }
         let handle = RevwalkHandle(walk!)
@@ -155,8 +286,13 @@ extension Repository {
         }
         var raw = tip.raw
         try call("git_revwalk_push") { git_revwalk_push(handle.pointer, &raw) }
-        if var hidden = excluded?.raw {
-            try call("git_revwalk_hide") { git_revwalk_hide(handle.pointer, &hidden) }
+        for id in hidden {
+            var hiddenRaw = id.raw
+            try call("git_revwalk_hide") { git_revwalk_hide(handle.pointer, &hiddenRaw) }
+        }
+        for id in optional {
+            var hiddenRaw = id.raw
+            if git_revwalk_hide(handle.pointer, &hiddenRaw) < 0 { git_error_clear() }
         }
         var result: [OID] = []
         var oid = git_oid()

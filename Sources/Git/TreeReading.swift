@@ -88,13 +88,55 @@ public struct PathChange: Hashable, Sendable, CustomStringConvertible {
     public var description: String { "\(kind) \(path)" }
 }
 
+/// A tree entry that is not read as a path or written to the work tree, and why: a name git
+/// refuses (see ``EntryName``), a symlink that would point out of the work tree, a file over
+/// the work tree's size limit.
+public struct SkippedEntry: Sendable, Hashable, Comparable, CustomStringConvertible {
+    /// What kind of problem it is.
+    public enum Kind: String, Sendable, Hashable {
+        /// A name that ``EntryName`` refuses: the entry, and all below it, is skipped.
+        case unsafeName
+        /// A symlink whose target leaves the work tree (or cannot be checked).
+        case unsafeSymlink
+        /// A file over the work tree's size limit.
+        case tooLarge
+    }
+
+    /// The entry's path from the root, as a person can read it (an unsafe name is shown with
+    /// ``EntryName/display(_:)``); it is never used to reach a file.
+    public var path: String
+    /// What kind of problem it is.
+    public var kind: Kind
+    /// Why it was skipped.
+    public var reason: String
+
+    /// Makes a report.
+    public init(path: String, kind: Kind, reason: String) {
+        self.path = path
+        self.kind = kind
+        self.reason = reason
+    }
+
+    /// `path: reason`.
+    public var description: String { "\(path): \(reason)" }
+
+    public static func < (a: SkippedEntry, b: SkippedEntry) -> Bool { (a.path, a.reason) < (b.path, b.reason) }
+}
+
 extension Repository {
     /// Lists every file below `folder` (recursively) in the tree of `commit`, without a
     /// checkout, sorted by path. Symlinks and submodules are listed with their kind so
-    /// that the caller can report them; folders are not listed.
+    /// that the caller can report them; folders are not listed. An entry whose name
+    /// ``EntryName`` refuses is left out (with everything below it), never turned into a path.
     /// `folder` is `""` for the whole tree. A missing folder lists nothing.
     /// - Throws: `GitError` `.invalid` when `folder` is not a folder or not a clean path.
     public func files(in folder: String, at commit: OID) throws -> [TreeEntry] {
+        var skipped: [SkippedEntry] = []
+        return try files(in: folder, at: commit, skipped: &skipped)
+    }
+
+    /// ``files(in:at:)``, and the entries left out for their names, in `skipped`.
+    public func files(in folder: String, at commit: OID, skipped: inout [SkippedEntry]) throws -> [TreeEntry] {
         let root = try tree(ofCommit: commit)
         let prefix = try Self.normalized(folder, allowRoot: true)
         let start: TreeHandle
@@ -108,33 +150,38 @@ extension Repository {
             start = try lookupTree(entry.id)
         }
         var result: [TreeEntry] = []
-        try collect(start, prefix: prefix, into: &result)
+        try collect(start, prefix: prefix, into: &result, skipped: &skipped)
         return result.sorted { $0.path < $1.path }
     }
 
-    private func collect(_ tree: TreeHandle, prefix: String, into result: inout [TreeEntry]) throws {
-        for entry in entries(of: tree, prefix: prefix) {
+    private func collect(_ tree: TreeHandle, prefix: String, into result: inout [TreeEntry], skipped: inout [SkippedEntry]) throws {
+        for entry in entries(of: tree, prefix: prefix, skipped: &skipped) {
             if entry.kind == .folder {
-                try collect(try lookupTree(entry.id), prefix: entry.path, into: &result)
+                try collect(try lookupTree(entry.id), prefix: entry.path, into: &result, skipped: &skipped)
             } else {
                 result.append(entry)
             }
         }
     }
 
-    /// The entries directly inside `tree`, their paths prefixed with `prefix/`.
-    func entries(of tree: TreeHandle, prefix: String) -> [TreeEntry] {
+    /// The entries directly inside `tree`, their paths prefixed with `prefix/`. An entry
+    /// whose name ``EntryName`` refuses is not listed: it goes to `skipped`.
+    func entries(of tree: TreeHandle, prefix: String, skipped: inout [SkippedEntry]) -> [TreeEntry] {
         let count = git_tree_entrycount(tree.pointer)
         var result: [TreeEntry] = []
         result.reserveCapacity(count)
         for index in 0..<count {
             let entry = git_tree_entry_byindex(tree.pointer, index)!
-            let name = String(cString: git_tree_entry_name(entry))
-            result.append(TreeEntry(
-                path: prefix.isEmpty ? name : prefix + "/" + name,
-                id: OID(git_tree_entry_id(entry)),
-                kind: EntryKind(mode: git_tree_entry_filemode(entry).rawValue)
-            ))
+            let cName = git_tree_entry_name(entry)!
+            let bytes = UnsafeBufferPointer(start: UnsafeRawPointer(cName).assumingMemoryBound(to: UInt8.self), count: strlen(cName))
+            let kind = EntryKind(mode: git_tree_entry_filemode(entry).rawValue)
+            if let problem = EntryName.problem(bytes, kind: kind) {
+                let shown = EntryName.display(bytes)
+                skipped.append(SkippedEntry(path: prefix.isEmpty ? shown : prefix + "/" + shown, kind: .unsafeName, reason: problem))
+                continue
+            }
+            let name = String(decoding: bytes, as: UTF8.self)
+            result.append(TreeEntry(path: prefix.isEmpty ? name : prefix + "/" + name, id: OID(git_tree_entry_id(entry)), kind: kind))
         }
         return result
     }
@@ -169,6 +216,20 @@ extension Repository {
         return Data(bytes: bytes, count: size)
     }
 
+    /// Reads the regular file at `path` in the tree of `commit`, when its blob is at most
+    /// `limit` (read from the object header first).
+    /// - Throws: as ``readFile(_:at:)``, and `.tooLarge` without reading it.
+    public func readFile(_ path: String, at commit: OID, limit: BlobSizeLimit) throws -> (entry: TreeEntry, contents: Data) {
+        let clean = try Self.normalized(path, allowRoot: false)
+        guard let entry = try entry(at: clean, in: tree(ofCommit: commit)) else {
+            throw GitError(.notFound, "'\(clean)' does not exist in commit \(commit.short)", function: "Repository.readFile")
+        }
+        guard entry.kind == .file || entry.kind == .executable else {
+            throw GitError(.notAFile, "'\(clean)' is a \(entry.kind) in commit \(commit.short), not a regular file; it is not followed", function: "Repository.readFile")
+        }
+        return (entry, try readBlob(entry.id, limit: limit))
+    }
+
     /// Reads the regular file at `path` in the tree of `commit`.
     /// - Throws: `GitError` `.notFound` when there is nothing at `path`; `.notAFile` when
     ///   it is a symlink, a submodule or a folder (never followed); `.invalid` for a path
@@ -189,20 +250,36 @@ extension Repository {
     ///
     /// Compares ids only: a subtree with the same id on both sides is skipped whole, and no
     /// blob is read. A folder replaced by a file shows as its files removed and the file added.
+    ///
+    /// An entry whose name ``EntryName`` refuses is left out on both sides (with everything
+    /// below it): it never becomes a path.
     public func changes(from old: OID?, to new: OID, in folder: String = "") throws -> [PathChange] {
         let prefix = try Self.normalized(folder, allowRoot: true)
         let oldRoot = try old.map { try tree(ofCommit: $0) }
         let newRoot = try tree(ofCommit: new)
-        return try changes(from: oldRoot, to: newRoot, in: prefix)
+        var skipped: [SkippedEntry] = []
+        return try changes(from: oldRoot, to: newRoot, in: prefix, skipped: &skipped)
     }
 
     /// The paths whose entries differ between the tree `old` (`nil`: the empty tree) and the
     /// tree of commit `new`, limited to `folder` (`""`: everywhere), sorted by path: what
     /// changed since a tree was last read, whatever the history between them (a rewritten
     /// branch included). Reads only the subtrees that differ.
-    public func changes(fromTree old: OID?, to new: OID, in folder: String = "") throws -> [PathChange] {
+    ///
+    /// Entries left out for their names go to `skipped` when they are in a subtree of `new`
+    /// that differs, and to `skippedBefore` when they are in one of `old`: an entry in both
+    /// is still there; one in `skippedBefore` only is gone.
+    public func changes(
+        fromTree old: OID?, to new: OID, in folder: String = "", skipped: inout [SkippedEntry], skippedBefore: inout [SkippedEntry]
+    ) throws -> [PathChange] {
         let prefix = try Self.normalized(folder, allowRoot: true)
-        return try changes(from: old.map { try lookupTree($0) }, to: tree(ofCommit: new), in: prefix)
+        return try changes(from: old.map { try lookupTree($0) }, to: tree(ofCommit: new), in: prefix, skipped: &skipped, skippedBefore: &skippedBefore)
+    }
+
+    /// ``changes(fromTree:to:in:skipped:skippedBefore:)`` without the entries left out.
+    public func changes(fromTree old: OID?, to new: OID, in folder: String = "") throws -> [PathChange] {
+        var skipped: [SkippedEntry] = [], before: [SkippedEntry] = []
+        return try changes(fromTree: old, to: new, in: folder, skipped: &skipped, skippedBefore: &before)
     }
 
     /// The id of the root tree of commit `id`.
@@ -210,63 +287,6 @@ extension Repository {
         try tree(ofCommit: id).id
     }
 
-    func changes(from oldRoot: TreeHandle?, to newRoot: TreeHandle?, in prefix: String) throws -> [PathChange] {
-        var result: [PathChange] = []
-        if prefix.isEmpty {
-            try compare(oldRoot, newRoot, prefix: prefix, into: &result)
-        } else {
-            // Compare the folder's ids first: an unchanged folder is not even looked up.
-            func folder(_ root: TreeHandle?) throws -> TreeEntry? {
-                guard let root, let entry = try entry(at: prefix, in: root), entry.kind == .folder else { return nil }
-                return entry
-            }
-            let old = try folder(oldRoot), new = try folder(newRoot)
-            if old?.id == new?.id { return [] }
-            try compare(try old.map { try lookupTree($0.id) }, try new.map { try lookupTree($0.id) }, prefix: prefix, into: &result)
-        }
-        return result.sorted { $0.path < $1.path }
-    }
-
-    private func compare(_ old: TreeHandle?, _ new: TreeHandle?, prefix: String, into result: inout [PathChange]) throws {
-        if let old, let new, old.id == new.id { return }
-        var before: [String: TreeEntry] = [:]
-        for entry in old.map({ entries(of: $0, prefix: prefix) }) ?? [] { before[entry.path] = entry }
-        var after: [String: TreeEntry] = [:]
-        for entry in new.map({ entries(of: $0, prefix: prefix) }) ?? [] { after[entry.path] = entry }
-        for path in Set(before.keys).union(after.keys) {
-            let a = before[path], b = after[path]
-            if a == b { continue }
-            let aTree = a?.kind == .folder ? try lookupTree(a!.id) : nil
-            let bTree = b?.kind == .folder ? try lookupTree(b!.id) : nil
-            if aTree != nil || bTree != nil {
-                try compare(aTree, bTree, prefix: path, into: &result)
-            }
-            let aLeaf = a?.kind == .folder ? nil : a
-            let bLeaf = b?.kind == .folder ? nil : b
-            if aLeaf != nil || bLeaf != nil {
-                result.append(PathChange(path: path, old: aLeaf, new: bLeaf))
-            }
-        }
-    }
-
-    /// Checks a repository path: relative, `/`-separated, no `.`/`..`/empty component,
-    /// no `.git` component. Trailing `/` is dropped.
-    static func normalized(_ path: String, allowRoot: Bool) throws -> String {
-        var trimmed = Substring(path)
-        while trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }
-        if trimmed.isEmpty {
-            if allowRoot { return "" }
-            throw GitError(.invalid, "an empty path names no file", function: "Repository.normalized")
-        }
-        let parts = trimmed.split(separator: "/", omittingEmptySubsequences: false)
-        for part in parts where part.isEmpty || part == "." || part == ".." || part.lowercased() == ".git" || part.contains("\0") {
-            throw GitError(.invalid, "'\(path)' is not a clean relative path inside the repository", function: "Repository.normalized")
-        }
-        return String(trimmed)
-    }
-}
-
-extension Repository {
     /// Whether the object database holds the object `id`.
     public func hasObject(_ id: OID) -> Bool {
         var odb: OpaquePointer?
@@ -277,5 +297,74 @@ extension Repository {
         defer { git_odb_free(odb) }
         var raw = id.raw
         return git_odb_exists(odb, &raw) == 1
+    }
+
+    /// The changes between two trees; entries of `newRoot` left out for their names go to
+    /// `skipped` (those of `oldRoot` are dropped silently: they were never written).
+    func changes(from oldRoot: TreeHandle?, to newRoot: TreeHandle?, in prefix: String, skipped: inout [SkippedEntry]) throws -> [PathChange] {
+        var before: [SkippedEntry] = []
+        return try changes(from: oldRoot, to: newRoot, in: prefix, skipped: &skipped, skippedBefore: &before)
+    }
+
+    private func changes(
+        from oldRoot: TreeHandle?, to newRoot: TreeHandle?, in prefix: String, skipped: inout [SkippedEntry], skippedBefore: inout [SkippedEntry]
+    ) throws -> [PathChange] {
+        var result: [PathChange] = []
+        if prefix.isEmpty {
+            try compare(oldRoot, newRoot, prefix: prefix, into: &result, skipped: &skipped, skippedBefore: &skippedBefore)
+        } else {
+            // Compare the folder's ids first: an unchanged folder is not even looked up.
+            func folder(_ root: TreeHandle?) throws -> TreeEntry? {
+                guard let root, let entry = try entry(at: prefix, in: root), entry.kind == .folder else { return nil }
+                return entry
+            }
+            let old = try folder(oldRoot), new = try folder(newRoot)
+            if old?.id == new?.id { return [] }
+            try compare(try old.map { try lookupTree($0.id) }, try new.map { try lookupTree($0.id) }, prefix: prefix, into: &result,
+                        skipped: &skipped, skippedBefore: &skippedBefore)
+        }
+        return result.sorted { $0.path < $1.path }
+    }
+
+    private func compare(
+        _ old: TreeHandle?, _ new: TreeHandle?, prefix: String, into result: inout [PathChange], skipped: inout [SkippedEntry],
+        skippedBefore: inout [SkippedEntry]
+    ) throws {
+        if let old, let new, old.id == new.id { return }
+        var before: [String: TreeEntry] = [:]
+        for entry in old.map({ entries(of: $0, prefix: prefix, skipped: &skippedBefore) }) ?? [] { before[entry.path] = entry }
+        var after: [String: TreeEntry] = [:]
+        for entry in new.map({ entries(of: $0, prefix: prefix, skipped: &skipped) }) ?? [] { after[entry.path] = entry }
+        for path in Set(before.keys).union(after.keys) {
+            let a = before[path], b = after[path]
+            if a == b { continue }
+            let aTree = a?.kind == .folder ? try lookupTree(a!.id) : nil
+            let bTree = b?.kind == .folder ? try lookupTree(b!.id) : nil
+            if aTree != nil || bTree != nil {
+                try compare(aTree, bTree, prefix: path, into: &result, skipped: &skipped, skippedBefore: &skippedBefore)
+            }
+            let aLeaf = a?.kind == .folder ? nil : a
+            let bLeaf = b?.kind == .folder ? nil : b
+            if aLeaf != nil || bLeaf != nil {
+                result.append(PathChange(path: path, old: aLeaf, new: bLeaf))
+            }
+        }
+    }
+
+    /// Checks a repository path: relative, `/`-separated, every component a name that
+    /// ``EntryName`` accepts (so no `.`, `..`, empty or `.git` component in any spelling).
+    /// Trailing `/` is dropped.
+    static func normalized(_ path: String, allowRoot: Bool) throws -> String {
+        var trimmed = Substring(path)
+        while trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }
+        if trimmed.isEmpty {
+            if allowRoot { return "" }
+            throw GitError(.invalid, "an empty path names no file", function: "Repository.normalized")
+        }
+        let parts = trimmed.split(separator: "/", omittingEmptySubsequences: false)
+        for part in parts where EntryName.problem(part.utf8, kind: .file) != nil {
+            throw GitError(.invalid, "'\(path)' is not a clean relative path inside the repository", function: "Repository.normalized")
+        }
+        return String(trimmed)
     }
 }

@@ -7,18 +7,23 @@ public enum ConfigLoader {
     /// The configuration at `path`, with relative paths resolved against its folder;
     /// ``ControllerConfig/embeddedDefaults`` when `path` is `nil`.
     ///
-    /// - Throws: ``IndexOpsError`` when the file cannot be read, `YAMLError` when it is not a
-    ///   valid configuration.
+    /// - Throws: ``IndexOpsError`` when the file cannot be read or is larger than
+    ///   ``ControllerConfig/maxFileSize`` (checked before it is read), `YAMLError` when it is
+    ///   not a valid configuration.
     public static func load(_ path: String?) throws -> ControllerConfig {
         guard let path else { return .embeddedDefaults }
         let url = URL(fileURLWithPath: path)
-        let data: Data
+        let bytes: [UInt8]
         do {
-            data = try Data(contentsOf: url)
-        } catch {
-            throw IndexOpsError("cannot read configuration file \(path): \(FileSystem.reason(error))")
+            bytes = try FileSystem.read(path, limit: ControllerConfig.maxFileSize)
+        } catch .unreadable(let reason) {
+            throw IndexOpsError("cannot read configuration file \(path): \(reason)")
+        } catch .tooLarge(let size) {
+            let limit = ControllerConfig.maxFileSize
+            let what = size.map { "is \($0) bytes" } ?? "is larger"
+            throw IndexOpsError("configuration file \(path) \(what), over the \(limit >> 20) MiB limit of a configuration file; it was not read")
         }
-        let config = try ControllerConfig(bytes: [UInt8](data), path: path)
+        let config = try ControllerConfig(bytes: bytes, path: path)
         return config.resolvingPaths(relativeTo: url.deletingLastPathComponent().path)
     }
 }

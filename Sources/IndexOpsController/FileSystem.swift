@@ -24,6 +24,39 @@ enum FileSystem {
         return Int(info.st_size)
     }
 
+    /// Why ``read(_:limit:)`` read nothing.
+    enum ReadFailure: Error {
+        /// The file cannot be opened or read: the reason, in words.
+        case unreadable(String)
+        /// The file is larger than the limit: its size when known (a regular file).
+        case tooLarge(Int?)
+    }
+
+    /// The bytes of the file at `path`, read only when it is at most `limit` bytes: never
+    /// more than `limit + 1` bytes are read, whatever the file is (a FIFO, `/dev/zero`, a
+    /// file that grows while it is read).
+    static func read(_ path: String, limit: Int) throws(ReadFailure) -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw .unreadable(String(cString: strerror(errno))) }
+        defer { close(fd) }
+        var info = stat()
+        if fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG, Int(info.st_size) > limit {
+            throw .tooLarge(Int(info.st_size))
+        }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64 << 10)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw .unreadable(String(cString: strerror(errno)))
+            }
+            if count == 0 { return bytes }
+            bytes += chunk.prefix(count)
+            if bytes.count > limit { throw .tooLarge(nil) }
+        }
+    }
+
     /// A short reason for a Foundation or POSIX error: "No such file or directory".
     static func reason(_ error: any Error) -> String {
         let ns = error as NSError

@@ -1,6 +1,7 @@
 import Foundation
 import Git
 import IndexOpsCore
+import Logging
 import YAML
 
 /// A state change of one index, read from the history of its status file.
@@ -30,13 +31,20 @@ public actor IndexService {
     public nonisolated let workspace: Workspace
     private let repository: Repository
     private let clock: @Sendable () -> Date
+    private let logger: Logger
 
     /// Opens the repository of `--repo` (or of the configuration).
-    public init(repo: String, config: ControllerConfig, configured: Bool, clock: @escaping @Sendable () -> Date = { Date() }) throws {
+    ///
+    /// - Parameter logger: where warnings go (a rewritten upstream); default: standard error.
+    public init(
+        repo: String, config: ControllerConfig, configured: Bool, clock: @escaping @Sendable () -> Date = { Date() },
+        logger: Logger = Logger(label: "indexops") { StreamLogHandler.standardError(label: $0) }
+    ) throws {
         let (workspace, repository) = try Workspace.open(repo: repo, config: config, configured: configured)
         self.workspace = workspace
         self.repository = repository
         self.clock = clock
+        self.logger = logger
     }
 
     private var config: ControllerConfig { workspace.config }
@@ -175,7 +183,7 @@ public actor IndexService {
         var items: [HistoryItem] = []
         let statuses = try entries.map { entry -> DocumentStatus? in
             guard let blob = entry.blob else { return nil }
-            return try? DocumentStatus(fileText: String(decoding: try repository.readBlob(blob), as: UTF8.self))
+            return try? DocumentStatus(fileText: String(decoding: try repository.readBlob(blob, limit: .statusFile(config.sizeLimits)), as: UTF8.self))
         }
         for (i, entry) in entries.enumerated() {
             let after = statuses[i]
@@ -193,7 +201,7 @@ public actor IndexService {
 
     /// The branch head after a fetch (when a remote is configured).
     private func syncedHead() throws -> OID? {
-        try workspace.syncAndPublish(repository)
+        try workspace.syncAndPublish(repository, logger: logger)
         return try repository.branchTip(workspace.branch)
     }
 
@@ -214,7 +222,7 @@ public actor IndexService {
         var found: [String: SpecResource] = [:]
         for entry in try repository.files(in: config.repository.specsDir, at: head)
         where (entry.kind == .file || entry.kind == .executable) && SpecFile.isSpecPath(entry.path) {
-            let file = SpecFile(path: entry.path, bytes: [UInt8](try repository.readBlob(entry.id)), limits: config.limits)
+            let file = try repository.specFile(entry, limits: config.limits)
             for resource in file.resources where found[resource.index.id] == nil { found[resource.index.id] = resource }
         }
         return found
@@ -244,7 +252,7 @@ public actor IndexService {
     private func edit(user: String, message: String, _ edits: (OID, [String: SpecResource]) throws -> [PathEdit]) throws {
         let signature = try Self.signature(user, time: clock())
         for attempt in 1...5 {
-            try workspace.syncAndPublish(repository)
+            try workspace.syncAndPublish(repository, logger: logger)
             guard let head = try repository.branchTip(workspace.branch) else {
                 throw IndexOpsError("the branch \(workspace.branch) has no commit yet; commit something first")
             }
@@ -260,7 +268,7 @@ public actor IndexService {
             try repository.publish(to: commit)
             guard let remote = workspace.remote else { return }
             do {
-                _ = try repository.push(remote, replaying: config.repository.statusDir, retry: RetryPolicy(maxAttempts: 1))
+                _ = try repository.push(remote, replaying: workspace.ownCommits, retry: RetryPolicy(maxAttempts: 1))
                 return
             } catch let error as GitError {
                 // Take our commit back, and only ours: a compare-and-swap from it. Someone who

@@ -75,6 +75,7 @@ final class PassCache {
             CREATE INDEX IF NOT EXISTS entries_state ON entries(state);
             CREATE TABLE IF NOT EXISTS status_problems(path TEXT PRIMARY KEY, id TEXT, diagnostic TEXT NOT NULL);
             CREATE TABLE IF NOT EXISTS id_diagnostics(id TEXT PRIMARY KEY, diagnostics TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS tree_problems(path TEXT PRIMARY KEY, diagnostic TEXT NOT NULL);
             CREATE TABLE IF NOT EXISTS pending(id TEXT PRIMARY KEY);
             CREATE TABLE IF NOT EXISTS braked(id TEXT PRIMARY KEY);
             """)
@@ -121,7 +122,7 @@ final class PassCache {
     func reset() throws {
         try transaction {
             for table in ["spec_files", "file_diagnostics", "declarations", "held_ids", "sources", "statuses", "entries",
-                          "status_problems", "id_diagnostics", "pending", "braked"] {
+                          "status_problems", "id_diagnostics", "tree_problems", "pending", "braked"] {
                 try db.execute("DELETE FROM \(table)")
             }
             for key in ["tree", "head", "diagnosticsText", "brake"] { try setMeta(key, nil) }
@@ -406,6 +407,17 @@ final class PassCache {
         return try s.step()
     }
 
+    /// Records (or with `nil` clears) the problem of a tree entry that is left out of the
+    /// work tree or never read (an unsafe name, an outward symlink, a file too large).
+    func putTreeProblem(_ path: String, _ diagnostic: Diagnostic?) throws {
+        guard let diagnostic else {
+            try statement("DELETE FROM tree_problems WHERE path = ?").run([.text(path)])
+            return
+        }
+        try statement("INSERT INTO tree_problems(path, diagnostic) VALUES(?, ?) ON CONFLICT(path) DO UPDATE SET diagnostic = excluded.diagnostic")
+            .run([.text(path), .text(Self.encode([diagnostic]))])
+    }
+
     /// Records the problems of one id's declarations (duplicates, sources, index types).
     func putDiagnostics(of id: String, _ diagnostics: [Diagnostic]) throws {
         if diagnostics.isEmpty {
@@ -420,7 +432,7 @@ final class PassCache {
     func allDiagnostics() throws -> [Diagnostic] {
         var all: [Diagnostic] = []
         for sql in ["SELECT diagnostics FROM file_diagnostics", "SELECT diagnostics FROM id_diagnostics",
-                    "SELECT diagnostic FROM status_problems"] {
+                    "SELECT diagnostic FROM status_problems", "SELECT diagnostic FROM tree_problems"] {
             let s = try statement(sql)
             try s.bind([])
             while try s.step() { all += Self.decode(s.text(0) ?? "[]") }

@@ -60,7 +60,8 @@ final class PassReader {
             if try cache.meta("head") != head.hex { try cache.setMeta("head", head.hex) }
             return result
         }
-        let changes = try repository.changes(fromTree: oldTree, to: head)
+        var leftOut: [SkippedEntry] = [], leftOutBefore: [SkippedEntry] = []
+        let changes = try repository.changes(fromTree: oldTree, to: head, skipped: &leftOut, skippedBefore: &leftOutBefore)
         result.changedPaths = changes.count
         if result.full {
             listing = [:]
@@ -70,6 +71,7 @@ final class PassReader {
             }
         }
         try cache.transaction {
+            try recordLeftOut(changes, leftOut: leftOut, leftOutBefore: leftOutBefore, repository)
             for change in changes {
                 if change.path.hasPrefix(specsPrefix) {
                     guard SpecFile.isSpecPath(change.path) else { continue }
@@ -85,6 +87,42 @@ final class PassReader {
             try cache.setMeta("head", head.hex)
         }
         return result
+    }
+
+    /// The tree entries that are never read or written to the work tree, as problems: names
+    /// git refuses (from the folders that differ), symlinks out of the work tree and files
+    /// over `limits.maxWorkTreeFileSize` (among the entries that changed). An entry that is
+    /// gone, or changed, loses its old problem.
+    private func recordLeftOut(_ changes: [PathChange], leftOut: [SkippedEntry], leftOutBefore: [SkippedEntry], _ repository: Repository) throws {
+        for entry in leftOutBefore { try cache.putTreeProblem(entry.path, nil) }
+        for entry in leftOut { try cache.putTreeProblem(entry.path, Diagnostic(leftOut: entry)) }
+        for change in changes {
+            if change.old != nil { try cache.putTreeProblem(change.path, nil) }
+            guard let new = change.new else { continue }
+            switch new.kind {
+            case .symlink:
+                let problem: String?
+                if try repository.objectSize(new.id) > 4095 {
+                    problem = "a symlink target longer than 4095 bytes"
+                } else {
+                    problem = EntryName.symlinkTargetProblem([UInt8](try repository.readBlob(new.id)), at: change.path)
+                }
+                if let problem {
+                    try cache.putTreeProblem(change.path, Diagnostic(leftOut: SkippedEntry(
+                        path: change.path, kind: .unsafeSymlink, reason: problem + "; the symlink is not created")))
+                }
+            case .file, .executable:
+                let size = try repository.objectSize(new.id)
+                let limit = config.sizeLimits.maxWorkTreeFileSize
+                if size > limit {
+                    try cache.putTreeProblem(change.path, Diagnostic(leftOut: SkippedEntry(
+                        path: change.path, kind: .tooLarge,
+                        reason: "a file of \(BlobSizeLimit.describe(size)), over limits.maxWorkTreeFileSize (\(BlobSizeLimit.describe(limit))); not written to the work tree")))
+                }
+            case .submodule, .folder:
+                break
+            }
+        }
     }
 
     private func readSpecFile(_ change: PathChange, _ repository: Repository, into result: inout Changes) throws {
@@ -110,17 +148,13 @@ final class PassReader {
     }
 
     private func parse(_ repository: Repository, _ entry: TreeEntry) throws -> SpecFile {
-        let bytes = [UInt8](try repository.readBlob(entry.id))
-        if bytes.count > config.limits.maxFileSize {
-            return SpecFile(path: entry.path, failure: YAMLError.fileTooLarge(file: entry.path, size: bytes.count, limits: config.limits))
-        }
-        return SpecFile(path: entry.path, bytes: bytes, limits: config.limits)
+        try repository.specFile(entry, limits: config.limits)
     }
 
     private func readStatusFile(_ change: PathChange, _ repository: Repository, into result: inout Changes) throws {
         let path = change.path
         if path == diagnosticsPath {
-            let text = try change.new.map { String(decoding: try repository.readBlob($0.id), as: UTF8.self) }
+            let text = change.new.flatMap { try? String(decoding: repository.readBlob($0.id, limit: .statusFile(config.sizeLimits)), as: UTF8.self) }
             try cache.setMeta("diagnosticsText", text)
             return
         }
@@ -143,7 +177,13 @@ final class PassReader {
         result.statusFilesRead += 1
         do {
             guard new.kind == .file else { throw StatusFileError("not a regular file") }
-            let status = try DocumentStatus(fileText: String(decoding: try repository.readBlob(new.id), as: UTF8.self))
+            let bytes: Data
+            do {
+                bytes = try repository.readBlob(new.id, limit: .statusFile(config.sizeLimits))
+            } catch let error as GitError where error.code == .tooLarge {
+                throw StatusFileError(error.message)
+            }
+            let status = try DocumentStatus(fileText: String(decoding: bytes, as: UTF8.self))
             guard status.documentId == id else { throw StatusFileError("its documentId is \"\(status.documentId)\", not \"\(id)\"") }
             try cache.putStatusProblem(path, id: id, nil)
             try cache.putStatus(id, status)

@@ -160,7 +160,7 @@ public actor Reconciler {
         }
         if !options.dryRun, workspace.remote != nil {
             let started = clock.elapsed()
-            try workspace.syncAndPublish(repository)
+            try workspace.syncAndPublish(repository, logger: logger)
             report.syncDuration = clock.elapsed() - started
         }
         return try repository.branchTip(workspace.branch)
@@ -298,16 +298,16 @@ public actor Reconciler {
             guard let blob = desired?.sourceBlob.flatMap(OID.init(hex:)) else {
                 return .failure(IndexerError("the source \(path) is not in the repository", terminal: true))
             }
-            do {
+            do throws(IndexerError) {
                 if let last = lastSource, last.blob == blob {
                     content = last.content
                 } else {
-                    content = [UInt8](try repository.readBlob(blob))
+                    content = try repository.readSource(blob, path: path, limits: config.sizeLimits)
                     lastSource = (blob, content!)
                     report.work.sourcesRead += 1
                 }
             } catch {
-                return .failure(IndexerError("cannot read the source \(path): \(error)"))
+                return .failure(error)
             }
         }
         return .success((indexer, IndexRequest(
@@ -368,10 +368,11 @@ public actor Reconciler {
     private func push(_ report: inout PassReport) throws {
         guard let remote = workspace.remote, try needsPush() else { return }
         let started = clock.elapsed()
-        let result = try repository.push(remote, replaying: statusDir)
+        let result = try repository.push(remote, replaying: workspace.ownCommits)
         report.pushDuration = clock.elapsed() - started
         report.pushed = result.pushed
-        if let newHead = result.head, result.replayedCommits > 0 {
+        for rewrite in result.rewrites { logger.warning("\(rewrite)") }
+        if let newHead = result.head, result.replayedCommits > 0 || !result.rewrites.isEmpty {
             sawForeignCommits = true
             try repository.publish(to: newHead)
         }

@@ -1,6 +1,7 @@
 import Foundation
 import Git
 import IndexOpsCore
+import Logging
 
 /// Where the controller works: its clone, its branch, its remote, and the files it keeps
 /// inside the git directory (so that nothing untracked appears in the work tree).
@@ -19,6 +20,11 @@ public struct Workspace: Sendable {
     /// The default SQLite file of the built-in drivers.
     public var defaultDatabase: String { stateDirectory + "/indexes.sqlite" }
 
+    /// What marks the controller's own status commits, which sync and push replay.
+    public var ownCommits: OwnCommits {
+        OwnCommits(folder: config.repository.statusDir, authorName: config.repository.authorName, authorEmail: config.repository.authorEmail)
+    }
+
     /// Opens the repository of `--repo` (or the configuration's `repository.path`), cloning
     /// it when it is missing and a remote is configured.
     ///
@@ -35,7 +41,9 @@ public struct Workspace: Sendable {
         }
         let repository: Repository
         do {
-            repository = try Repository.openOrClone(at: path, remote: remote)
+            repository = try Repository.openOrClone(
+                at: path, remote: remote,
+                workTreeFileLimit: BlobSizeLimit(bytes: config.sizeLimits.maxWorkTreeFileSize, setting: "limits.maxWorkTreeFileSize"))
         } catch let error as GitError where error.code == .notFound {
             throw IndexOpsError("\(path) is not a git repository (run `git init`, or pass --repo)")
         }
@@ -64,12 +72,14 @@ public struct Workspace: Sendable {
 
 extension Workspace {
     /// Fetches the remote and brings the branch up to date, then updates the work tree when
-    /// the branch moved: what every command does before it reads or edits. Nothing without a
+    /// the branch moved: what every command does before it reads or edits. A rewritten
+    /// upstream is taken as it is (see `Repository.sync`), with a warning. Nothing without a
     /// remote.
     @discardableResult
-    func syncAndPublish(_ repository: Repository) throws -> SyncResult? {
+    func syncAndPublish(_ repository: Repository, logger: Logger) throws -> SyncResult? {
         guard let remote else { return nil }
-        let result = try repository.sync(remote, replaying: config.repository.statusDir)
+        let result = try repository.sync(remote, replaying: ownCommits)
+        if let rewrite = result.rewrite { logger.warning("\(rewrite)") }
         if result.moved, let head = result.head { try repository.publish(to: head) }
         return result
     }

@@ -17,21 +17,28 @@ public struct ControllerConfig: Sendable, Hashable {
     public var indexTypes: [String: IndexTypeSettings]
     /// The sidecar's HTTP server.
     public var server: ServerSettings
-    /// The limits for reading spec files.
+    /// The limits for reading spec files (`limits:` in the file).
     public var limits: YAMLLimits
+    /// The size limits on the other blobs indexops reads (`limits:` in the file too).
+    public var sizeLimits: SizeLimits
 
     /// Creates a configuration.
     public init(
         repository: RepositorySettings = .init(), reconcile: ReconcileSettings = .init(),
         indexTypes: [String: IndexTypeSettings] = ControllerConfig.defaultIndexTypes,
-        server: ServerSettings = .init(), limits: YAMLLimits = .default
+        server: ServerSettings = .init(), limits: YAMLLimits = .default, sizeLimits: SizeLimits = .init()
     ) {
         self.repository = repository
         self.reconcile = reconcile
         self.indexTypes = indexTypes
         self.server = server
         self.limits = limits
+        self.sizeLimits = sizeLimits
     }
+
+    /// The largest configuration file read, in bytes (1 MiB): it is checked before the file
+    /// is read, and cannot be configured, since the file itself would have to say so.
+    public static let maxFileSize = 1 << 20
 
     /// The index types of the embedded defaults: `fulltext` (sqlite-fts) and `vector`
     /// (sqlite-vector), in the default database.
@@ -67,6 +74,25 @@ public struct ControllerConfig: Sendable, Hashable {
         }
         return copy
     }
+}
+
+/// The sizes checked, from the object header, before a blob of the watched repository is
+/// read: anyone who can push chooses those sizes. Spec files have their own limit,
+/// ``YAMLLimits/maxFileSize``.
+public struct SizeLimits: Sendable, Hashable {
+    /// The largest status file read (`limits.maxStatusFileSize`); a larger one is a
+    /// diagnostic and its document has no status. Default 1 MiB.
+    public var maxStatusFileSize = 1 << 20
+    /// The largest source indexed (`limits.maxSourceSize`); a larger one fails its
+    /// operations at once, without retries, until the source or the setting changes.
+    /// Default 32 MiB.
+    public var maxSourceSize = 32 << 20
+    /// The largest file written into the clone's work tree (`limits.maxWorkTreeFileSize`);
+    /// a larger one stays in git only, and is reported. Default 64 MiB.
+    public var maxWorkTreeFileSize = 64 << 20
+
+    /// Creates limits with the defaults.
+    public init() {}
 }
 
 /// The watched repository.
@@ -195,7 +221,10 @@ extension ControllerConfig: Decodable {
         reconcile = try c.decodeIfPresent(ReconcileSettings.self, forKey: .reconcile) ?? reconcile
         if let types = try c.decodeIfPresent(IndexTypes.self, forKey: .indexTypes) { indexTypes = types.values }
         server = try c.decodeIfPresent(ServerSettings.self, forKey: .server) ?? server
-        limits = try c.decodeIfPresent(LimitSettings.self, forKey: .limits)?.limits ?? limits
+        if let settings = try c.decodeIfPresent(LimitSettings.self, forKey: .limits) {
+            limits = settings.limits
+            sizeLimits = settings.sizes
+        }
     }
 
     private struct IndexTypes: Decodable {
@@ -211,8 +240,10 @@ extension ControllerConfig: Decodable {
 
     private struct LimitSettings: Decodable {
         var limits = YAMLLimits()
+        var sizes = SizeLimits()
         private enum CodingKeys: String, CodingKey {
             case maxFileSize, maxDepth, maxDocuments, maxScalarLength, aliasExpansionRatio, aliasExpansionFloor
+            case maxStatusFileSize, maxSourceSize, maxWorkTreeFileSize
         }
         init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -227,6 +258,9 @@ extension ControllerConfig: Decodable {
             limits.maxDocuments = try positive(.maxDocuments) ?? limits.maxDocuments
             limits.aliasExpansionRatio = try positive(.aliasExpansionRatio) ?? limits.aliasExpansionRatio
             limits.aliasExpansionFloor = try positive(.aliasExpansionFloor) ?? limits.aliasExpansionFloor
+            sizes.maxStatusFileSize = try c.decodeIfPresent(ByteSize.self, forKey: .maxStatusFileSize)?.value ?? sizes.maxStatusFileSize
+            sizes.maxSourceSize = try c.decodeIfPresent(ByteSize.self, forKey: .maxSourceSize)?.value ?? sizes.maxSourceSize
+            sizes.maxWorkTreeFileSize = try c.decodeIfPresent(ByteSize.self, forKey: .maxWorkTreeFileSize)?.value ?? sizes.maxWorkTreeFileSize
         }
     }
 }

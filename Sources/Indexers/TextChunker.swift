@@ -23,15 +23,15 @@ struct TextChunker {
     }
 
     /// The chunks of `text`, in order.
+    ///
+    /// Works in memory bounded by the text and the chunks: one pass over the characters,
+    /// one paragraph at a time, each cut into pieces as it is read (never an array of
+    /// `Character`s, 16 bytes each, nor of lines).
     func chunks(of text: String) -> [String] {
-        var pieces: [String] = []
-        for paragraph in Self.paragraphs(of: text) {
-            if paragraph.count <= targetLength { pieces.append(paragraph) } else { pieces += split(paragraph) }
-        }
         var chunks: [String] = []
         var current = ""
         var currentLength = 0
-        for piece in pieces {
+        func add(_ piece: String) {
             let length = piece.count
             if currentLength > 0, currentLength + 2 + length > targetLength {
                 chunks.append(current)
@@ -45,53 +45,116 @@ struct TextChunker {
             current += piece
             currentLength += length
         }
+        Self.forEachParagraph(of: text) { paragraph in
+            // Short paragraphs are counted once; a long one is cut where it lies, uncopied.
+            if paragraph.utf8.count <= targetLength || paragraph.count <= targetLength {
+                add(String(paragraph))
+            } else {
+                split(paragraph, into: add)
+            }
+        }
         if currentLength > 0 { chunks.append(current) }
         return chunks
     }
 
-    /// Blocks of non-blank lines, each trimmed.
-    private static func paragraphs(of text: String) -> [String] {
-        var paragraphs: [String] = []
-        var lines: [Substring] = []
+    /// Calls `body` with each block of non-blank lines, joined with `\n` and trimmed: a
+    /// slice of `text` itself when its lines end with `\n` (no copy of a long paragraph).
+    private static func forEachParagraph(of text: String, _ body: (Substring) -> Void) {
+        var first: String.Index?  // where the paragraph's first line starts
+        var last = text.startIndex  // where its last line ends
+        var built: String?  // the paragraph rebuilt, once a line ended otherwise than with "\n"
         func flush() {
-            let paragraph = trimmed(lines.joined(separator: "\n"))
-            if !paragraph.isEmpty { paragraphs.append(paragraph) }
-            lines = []
+            guard let start = first else { return }
+            let paragraph: Substring = if let built { Substring(built) } else { text[start..<last] }
+            let kept = trimmed(paragraph)
+            if !kept.isEmpty { body(kept) }
+            first = nil
+            built = nil
         }
-        for line in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
-            if line.allSatisfy(\.isWhitespace) { flush() } else { lines.append(line) }
+        var lineStart = text.startIndex
+        var index = text.startIndex
+        while true {
+            let atEnd = index == text.endIndex
+            if atEnd || text[index].isNewline {
+                let line = text[lineStart..<index]
+                if line.allSatisfy(\.isWhitespace) {
+                    flush()
+                } else {
+                    if let start = first {
+                        if built == nil, text[last] != "\n" {
+                            // A line ended with "\r\n" or another separator: from here on the
+                            // paragraph is built, its lines joined with "\n".
+                            built = joinedLines(text[start..<last])
+                        }
+                        if built != nil {
+                            built! += "\n"
+                            built! += line
+                        }
+                    } else {
+                        first = lineStart
+                    }
+                    last = index
+                }
+                if atEnd { break }
+                index = text.index(after: index)
+                lineStart = index
+            } else {
+                index = text.index(after: index)
+            }
         }
         flush()
-        return paragraphs
     }
 
-    private static func trimmed<S: StringProtocol>(_ text: S) -> String {
+    /// `lines` with each line separator (`\r\n`, `\r`, U+2028, …) written as `\n`.
+    private static func joinedLines(_ lines: Substring) -> String {
+        var result = ""
+        result.reserveCapacity(lines.utf8.count)
+        var segment = lines.startIndex
+        var index = lines.startIndex
+        while index < lines.endIndex {
+            if lines[index].isNewline {
+                result += lines[segment..<index]
+                result += "\n"
+                index = lines.index(after: index)
+                segment = index
+            } else {
+                index = lines.index(after: index)
+            }
+        }
+        result += lines[segment...]
+        return result
+    }
+
+    private static func trimmed(_ text: Substring) -> Substring {
         guard let first = text.firstIndex(where: { !$0.isWhitespace }),
               let last = text.lastIndex(where: { !$0.isWhitespace }) else { return "" }
-        return String(text[first...last])
+        return text[first...last]
     }
 
-    /// A long paragraph cut at whitespace into pieces of at most `targetLength` characters.
-    private func split(_ paragraph: String) -> [String] {
-        let characters = Array(paragraph)
-        var pieces: [String] = []
-        var start = 0
-        while start < characters.count {
-            if characters[start].isWhitespace {
-                start += 1
+    /// A long paragraph cut at whitespace into pieces of at most `targetLength` characters,
+    /// each handed to `body` as it is cut: at the last whitespace in the second half of the
+    /// window, or at the window's end when there is none.
+    private func split(_ paragraph: Substring, into body: (String) -> Void) {
+        var start = paragraph.startIndex
+        while start < paragraph.endIndex {
+            if paragraph[start].isWhitespace {
+                start = paragraph.index(after: start)
                 continue
             }
-            var end = min(start + targetLength, characters.count)
-            if end < characters.count {
-                // Cut at the last whitespace in the second half of the window, if any.
-                if let space = characters[(start + targetLength / 2)..<end].lastIndex(where: \.isWhitespace) {
-                    end = space
-                }
+            guard let limit = paragraph.index(start, offsetBy: targetLength, limitedBy: paragraph.endIndex), limit < paragraph.endIndex else {
+                let piece = Self.trimmed(paragraph[start...])
+                if !piece.isEmpty { body(String(piece)) }
+                return
             }
-            let piece = Self.trimmed(String(characters[start..<end]))
-            if !piece.isEmpty { pieces.append(piece) }
+            var end = limit
+            var index = paragraph.index(start, offsetBy: targetLength / 2)
+            while index < limit {
+                if paragraph[index].isWhitespace { end = index }
+                index = paragraph.index(after: index)
+            }
+            let piece = Self.trimmed(paragraph[start..<end])
+            if !piece.isEmpty { body(String(piece)) }
             start = end
         }
-        return pieces
     }
 }

@@ -15,7 +15,7 @@ import Testing
             #expect(try repository.branchTip("main")?.hex == fixture.remoteHead())
 
             let ours = try repository.commit([.write("status/ab/doc1.json", Data("{}\n".utf8))], on: "main", parent: repository.branchTip("main"), message: "indexops: over http", author: controllerSignature)
-            let pushed = try repository.push(remote, replaying: "status")
+            let pushed = try repository.push(remote, replaying: ownCommits)
             #expect(pushed.head == ours)
             #expect(try fixture.remoteHead() == ours?.hex)
 
@@ -26,7 +26,7 @@ import Testing
             let homeServer = try HTTPServer(root: scratch.path, token: home, scratch: scratch)
             defer { homeServer.stop() }
             let fromEnvironment = RemoteConfiguration(url: homeServer.url("remote.git"), authentication: .token(.environment("HOME")))
-            #expect(try repository.sync(fromEnvironment, replaying: "status").outcome == .fastForwarded)
+            #expect(try repository.sync(fromEnvironment, replaying: ownCommits).outcome == .fastForwarded)
         }
     }
 

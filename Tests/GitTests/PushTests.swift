@@ -9,7 +9,7 @@ import Testing
         try withScratch { scratch in
             let fixture = try Fixture(scratch)
             let repository = try Repository.clone(fixture.configuration, to: fixture.controllerPath)
-            _ = try repository.sync(fixture.configuration, replaying: "status")
+            _ = try repository.sync(fixture.configuration, replaying: ownCommits)
             let ours = try #require(try repository.commit(
                 [.write("status/ab/doc1.json", Data("{}\n".utf8))],
                 on: "main", parent: repository.branchTip("main"), message: "indexops: doc1 reconciled", author: controllerSignature
@@ -21,7 +21,7 @@ import Testing
                     peoples.value.append(try fixture.personPushes("specs/p\(attempt).yaml", "p\(attempt)\n", message: "people: spec \(attempt)"))
                 }
             }
-            let result = try repository.push(fixture.configuration, replaying: "status", retry: Self.noWait)
+            let result = try repository.push(fixture.configuration, replaying: ownCommits, retry: Self.noWait)
             #expect(result.pushed)
             #expect(result.attempts == 3)
             #expect(result.replayedCommits == 2)
@@ -39,7 +39,7 @@ import Testing
             #expect(try repository.trackingTip(fixture.configuration) == result.head)
 
             // Nothing left to push.
-            let idle = try repository.push(fixture.configuration, replaying: "status", retry: Self.noWait)
+            let idle = try repository.push(fixture.configuration, replaying: ownCommits, retry: Self.noWait)
             #expect(!idle.pushed)
             #expect(idle.attempts == 0)
         }
@@ -54,7 +54,7 @@ import Testing
                 try fixture.personPushes("specs/p\(attempt).yaml", "p\n", message: "people \(attempt)")
             }
             let error = #expect(throws: GitError.self) {
-                try repository.push(fixture.configuration, replaying: "status", retry: RetryPolicy(maxAttempts: 2, initialBackoff: .zero, maxBackoff: .zero))
+                try repository.push(fixture.configuration, replaying: ownCommits, retry: RetryPolicy(maxAttempts: 2, initialBackoff: .zero, maxBackoff: .zero))
             }
             #expect(error?.code == .pushRejected)
             #expect(error?.message.hasPrefix("push of 'main' rejected 2 time(s); last: ") == true)
@@ -68,7 +68,7 @@ import Testing
             let repository = try Repository.clone(fixture.configuration, to: fixture.controllerPath)
             let local = try #require(try repository.commit([.write("specs/a.yaml", Data("mine\n".utf8))], on: "main", parent: repository.branchTip("main"), message: "edits a spec", author: controllerSignature))
             try fixture.personPushes("specs/b.yaml", "b\n", message: "people")
-            let error = #expect(throws: GitError.self) { try repository.push(fixture.configuration, replaying: "status", retry: Self.noWait) }
+            let error = #expect(throws: GitError.self) { try repository.push(fixture.configuration, replaying: ownCommits, retry: Self.noWait) }
             #expect(error?.code == .notReplayable)
             #expect(error?.message == "local commit \(local.short) changes 'specs/a.yaml' outside 'status/'; it is not replayed")
             #expect(try repository.branchTip("main") == local)

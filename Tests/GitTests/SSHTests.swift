@@ -19,14 +19,14 @@ import Testing
 
             let ours = try repository.commit([.write("status/ab/doc1.json", Data("{}\n".utf8))], on: "main", parent: repository.branchTip("main"), message: "indexops: over ssh", author: controllerSignature)
             try fixture.personPushes("specs/c.yaml", "c\n", message: "people meanwhile")
-            let pushed = try repository.push(remote, replaying: "status", retry: RetryPolicy(maxAttempts: 3, initialBackoff: .zero, maxBackoff: .zero))
+            let pushed = try repository.push(remote, replaying: ownCommits, retry: RetryPolicy(maxAttempts: 3, initialBackoff: .zero, maxBackoff: .zero))
             #expect(pushed.attempts == 2)
             #expect(pushed.head != ours)
             #expect(try fixture.remoteHead() == pushed.head?.hex)
             #expect(try git("log", "--format=%s", "main", in: fixture.remote) == "indexops: over ssh\npeople meanwhile\npeople: first specs")
 
             try fixture.personPushes("specs/d.yaml", "d\n", message: "people later")
-            let synced = try repository.sync(remote, replaying: "status")
+            let synced = try repository.sync(remote, replaying: ownCommits)
             #expect(synced.outcome == .fastForwarded)
             #expect(synced.head?.hex == (try fixture.remoteHead()))
         }
@@ -75,7 +75,7 @@ import Testing
             chmod(fixture.remote + "/hooks/pre-receive", 0o755)
             _ = try repository.commit([.write("status/ab/doc1.json", Data("{}\n".utf8))], on: "main", parent: repository.branchTip("main"), message: "ours", author: controllerSignature)
             let error = #expect(throws: GitError.self) {
-                try repository.push(remote, replaying: "status", retry: RetryPolicy(maxAttempts: 2, initialBackoff: .zero, maxBackoff: .zero))
+                try repository.push(remote, replaying: ownCommits, retry: RetryPolicy(maxAttempts: 2, initialBackoff: .zero, maxBackoff: .zero))
             }
             #expect(error?.code == .pushRejected)
             #expect(error?.message == "push of 'main' rejected 2 time(s); last: the remote rejected refs/heads/main: pre-receive hook declined")

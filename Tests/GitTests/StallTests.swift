@@ -15,7 +15,7 @@ import Testing
             defer { server.stop() }
             try write(scratch("token"), "t\n")
             let stalled = RemoteConfiguration(url: server.url("remote.git"), authentication: .token(.file(scratch("token"))), stallTimeout: .milliseconds(300))
-            let error = #expect(throws: GitError.self) { try repository.sync(stalled, replaying: "status") }
+            let error = #expect(throws: GitError.self) { try repository.sync(stalled, replaying: ownCommits) }
             #expect(error?.code == .stalled)
             #expect(error?.function == "git_remote_fetch")
             #expect(error?.message == "fetch of '\(server.url("remote.git"))' made no progress for 0.3 seconds; abandoned")

@@ -131,3 +131,6 @@ final class Box<T>: @unchecked Sendable {
     init(_ value: T) { self.value = value }
 }
 
+
+/// The controller's own status commits in these tests: `controllerSignature` in `status/`.
+let ownCommits = OwnCommits(folder: "status", authorName: controllerSignature.name, authorEmail: controllerSignature.email)

@@ -49,7 +49,7 @@ import Testing
             try git("push", "-q", "origin", "main", "main:feature", in: fixture.person)
             let pushed = try fixture.remoteHead()
 
-            let result = try repository.sync(fixture.configuration, replaying: "status")
+            let result = try repository.sync(fixture.configuration, replaying: ownCommits)
             #expect(result.outcome == .fastForwarded)
             #expect(result.previousHead == before)
             #expect(result.head?.hex == pushed)
@@ -71,7 +71,7 @@ import Testing
             let leftovers = try git("ls-files", "--others", "--exclude-standard", in: fixture.controllerPath)
             #expect(leftovers == "")
 
-            let again = try repository.sync(fixture.configuration, replaying: "status")
+            let again = try repository.sync(fixture.configuration, replaying: ownCommits)
             #expect(again.outcome == .upToDate)
             let indexInode = try inode(fixture.controllerPath + "/.git/index")
             #expect(try repository.publish(to: again.head!).isEmpty)
@@ -97,7 +97,7 @@ import Testing
             let configuration = RemoteConfiguration(url: scratch("empty.git"))
             let repository = try Repository.clone(configuration, to: scratch("controller"))
             #expect(try repository.branchTip("main") == nil)
-            let result = try repository.sync(configuration, replaying: "status")
+            let result = try repository.sync(configuration, replaying: ownCommits)
             #expect(result.outcome == .noUpstream)
 
             // The first commit on the unborn branch is a root commit; a second "first" one is refused.
@@ -107,7 +107,7 @@ import Testing
                 try repository.commit([.write("status/x.json", Data())], on: "main", parent: nil, message: "again", author: controllerSignature)
             }
             #expect(second?.code == .exists)
-            let pushed = try repository.push(configuration, replaying: "status")
+            let pushed = try repository.push(configuration, replaying: ownCommits)
             #expect(pushed.head == root)
             #expect(try git("rev-parse", "main", in: scratch("empty.git")) == root?.hex)
         }

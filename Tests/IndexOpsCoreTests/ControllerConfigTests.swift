@@ -48,6 +48,25 @@ struct ControllerConfigTests {
         #expect(resolved.indexTypes["fulltext"]?.database == "/var/lib/indexops/indexes.sqlite")
     }
 
+    @Test func sizeLimitsHaveDefaultsAndAreRead() throws {
+        let defaults = ControllerConfig.embeddedDefaults.sizeLimits
+        #expect(defaults.maxStatusFileSize == 1 << 20)
+        #expect(defaults.maxSourceSize == 32 << 20)
+        #expect(defaults.maxWorkTreeFileSize == 64 << 20)
+        let config = try load("""
+            apiVersion: indexops/v1
+            kind: ControllerConfig
+            limits: { maxFileSize: 2MiB, maxStatusFileSize: 64KiB, maxSourceSize: 100MiB, maxWorkTreeFileSize: 1000 }
+            """)
+        #expect(config.limits.maxFileSize == 2 << 20)
+        #expect(config.sizeLimits.maxStatusFileSize == 64 << 10)
+        #expect(config.sizeLimits.maxSourceSize == 100 << 20)
+        #expect(config.sizeLimits.maxWorkTreeFileSize == 1000)
+        #expect(throws: YAMLError.self) {
+            try load("apiVersion: indexops/v1\nkind: ControllerConfig\nlimits: { maxSourceSize: 0 }\n")
+        }
+    }
+
     @Test func defaultsWithoutAFile() {
         let config = ControllerConfig.embeddedDefaults
         #expect(config.indexTypes.keys.sorted() == ["fulltext", "vector"])

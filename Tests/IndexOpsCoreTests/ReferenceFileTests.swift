@@ -49,6 +49,7 @@ struct ReferenceFileTests {
         #expect(config.indexTypes.keys.sorted() == ["fulltext", "graph", "vector"])
         #expect(config.repository.sshKeyFile == "/etc/indexops/ssh/id_ed25519")
         #expect(config.limits == YAMLLimits.default)
+        #expect(config.sizeLimits == SizeLimits())
         let fields = [
             "repository.path", "repository.url", "repository.branch", "repository.specsDir", "repository.statusDir",
             "repository.sshKeyFile", "repository.knownHostsFile", "repository.authorName", "repository.authorEmail",
@@ -58,6 +59,7 @@ struct ReferenceFileTests {
             "indexTypes.graph.timeout", "indexTypes.graph.env", "server.listen", "server.webhookSecretFile",
             "limits.maxFileSize", "limits.maxDepth", "limits.maxDocuments", "limits.maxScalarLength",
             "limits.aliasExpansionFloor", "limits.aliasExpansionRatio",
+            "limits.maxStatusFileSize", "limits.maxSourceSize", "limits.maxWorkTreeFileSize",
         ]
         #expect(Set(fields).subtracting(Self.keyPaths(bytes)) == [])
         let text = String(decoding: bytes, as: UTF8.self)
