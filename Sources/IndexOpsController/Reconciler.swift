@@ -150,7 +150,7 @@ public actor Reconciler {
         }
 
         // 3. Read actual, then desired state.
-        let (actual, statusProblems) = try statusReader.read(repository, commit: head)
+        let (actual, statusProblems, rebuild) = try statusReader.read(repository, commit: head)
         let snapshot = try specs.read(repository, commit: head, statusSpecFiles: actual.compactMapValues(\.specFile))
         report.filesParsed = snapshot.filesParsed
         report.diagnostics = (snapshot.diagnostics + statusProblems).sorted()
@@ -158,7 +158,7 @@ public actor Reconciler {
 
         // 4. Plan.
         let plan = Planner.plan(
-            desired: snapshot.desired, held: snapshot.held, actual: actual, now: now,
+            desired: snapshot.desired, held: snapshot.held, actual: actual, rebuilding: rebuild, now: now,
             settings: PlannerSettings(config, allowMassDelete: options.allowMassDelete))
         report.plan = plan
         if let brake = plan.brake { logger.error("\(brake)") }
@@ -178,7 +178,9 @@ public actor Reconciler {
                 logger.info("Cleaning up orphaned status", metadata: ["document_id": "\(id)"])
             }
         }
-        let diagnosticsText = Self.diagnosticsFileText(report.diagnostics, brake: plan.brake)
+        // What stays true after this pass: not the invalid status files it writes anew.
+        let lasting = StatusReader.lasting(report.diagnostics, rewritten: plan.intents.keys, statusDir: statusDir)
+        let diagnosticsText = Self.diagnosticsFileText(lasting, brake: plan.brake)
         let diagnosticsPath = statusDir + "/" + StatusReader.diagnosticsFile
         let existing = try? repository.readFile(diagnosticsPath, at: head).contents
         if existing.map({ String(decoding: $0, as: UTF8.self) }) != diagnosticsText {
@@ -207,7 +209,7 @@ public actor Reconciler {
             // The next pass may end at once only if every commit since the head this pass
             // read is its own.
             head: sawForeignCommits ? head.hex : newHead?.hex ?? head.hex, config: fingerprint, nextDueAt: Self.nextDue(current, plan: plan, settings: config),
-            diagnostics: report.diagnostics, brake: plan.brake, failed: report.failedIndexes
+            diagnostics: lasting, brake: plan.brake, failed: report.failedIndexes
         ).save(workspace.stateDirectory)
         return report
     }

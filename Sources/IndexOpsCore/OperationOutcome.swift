@@ -39,13 +39,25 @@ extension DocumentStatus {
         case (.failed(let message), let action):
             if entry.actualState != .failed { entry.updatedAt = now }
             entry.actualState = .failed
-            entry.errorMessage = message
+            entry.errorMessage = IndexStatus.capped(message)
             if action == .create { entry.observedRevision = operation.revision }
-            entry.retryCount += 1
+            // Saturating: a count from a status file (or an importer) never traps.
+            entry.retryCount = entry.retryCount >= IndexStatus.maxRetryCount ? IndexStatus.maxRetryCount : max(0, entry.retryCount) + 1
             entry.nextRetryAt = entry.retryCount < settings.maxRetries
                 ? now.adding(settings.backoff(afterFailures: entry.retryCount, jitter: jitter)) : nil
         }
         next.indexes[type] = entry
         return next
+    }
+}
+
+extension IndexStatus {
+    /// `message` cut to ``maxErrorMessageLength`` bytes (at a character boundary, with ` …`).
+    public static func capped(_ message: String) -> String {
+        guard message.utf8.count > maxErrorMessageLength else { return message }
+        var bytes = Array(message.utf8.prefix(maxErrorMessageLength - 4))
+        while let last = bytes.last, last & 0xC0 == 0x80 { bytes.removeLast() }
+        if let last = bytes.last, last >= 0xC0 { bytes.removeLast() }
+        return String(decoding: bytes, as: UTF8.self) + " …"
     }
 }

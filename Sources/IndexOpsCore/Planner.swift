@@ -44,6 +44,7 @@ public struct PlannedOperation: Sendable, Hashable, Comparable {
         case retry = "retry after failure"
         case retryRequested = "retry requested"
         case interrupted = "interrupted operation"
+        case statusInvalid = "status file was invalid"
         case declaredAbsent = "declared absent"
         case orphaned = "spec removed"
     }
@@ -110,7 +111,7 @@ public struct PlannerSettings: Sendable, Hashable {
     /// The delay before retry number `failures` (1 for the first): the backoff doubled per
     /// failure, capped, times `jitter` (the caller's random factor, e.g. 0.9 to 1.1).
     public func backoff(afterFailures failures: Int, jitter: Double) -> Duration {
-        let doublings = max(0, min(failures - 1, 30))
+        let doublings = failures <= 1 ? 0 : min(failures - 1, 30)
         var delay = retryBackoff * (1 << doublings)
         if delay > maxRetryBackoff { delay = maxRetryBackoff }
         let ms = Double(delay.components.seconds) * 1_000 + Double(delay.components.attoseconds) / 1e15
@@ -173,23 +174,28 @@ public enum Planner {
     ///   - held: ids whose specs could not be read (a broken file, a duplicate, a bad
     ///     document): their indexes and statuses are left exactly as they are.
     ///   - actual: the status files, by id.
+    ///   - rebuilding: ids whose status file is invalid (``StatusFileRules``); `actual` holds
+    ///     the last valid version from git history, if there is one. Every desired index of
+    ///     such a document is created again (creates are idempotent), every other index it
+    ///     records is deleted, and its file is written anew. An orphan's indexes are deleted.
     ///   - inFlight: indexes with an operation running in this controller now.
     ///   - now: the time of the pass.
     ///   - settings: retries, backoff, the brake.
     public static func plan(
         desired: [String: DesiredDocument], held: Set<String>, actual: [String: DocumentStatus],
-        inFlight: Set<IndexKey> = [], now: Timestamp, settings: PlannerSettings
+        rebuilding: Set<String> = [], inFlight: Set<IndexKey> = [], now: Timestamp, settings: PlannerSettings
     ) -> ReconcilePlan {
         func planAll(brake: Bool) -> ReconcilePlan {
             var plan = ReconcilePlan()
-            for id in Set(desired.keys).union(actual.keys).sorted() {
+            for id in Set(desired.keys).union(actual.keys).union(rebuilding).sorted() {
                 let status = actual[id]
                 if held.contains(id) {
                     for type in status?.indexes.keys.sorted() ?? [] { plan.held[IndexKey(id, type)] = "its spec cannot be read" }
                     continue
                 }
                 plan.merge(planDocument(
-                    id: id, desired: desired[id], status: status, inFlight: inFlight, now: now, settings: settings, brake: brake))
+                    id: id, desired: desired[id], status: status, rebuild: rebuilding.contains(id), inFlight: inFlight,
+                    now: now, settings: settings, brake: brake))
             }
             return plan
         }
@@ -211,7 +217,7 @@ public enum Planner {
     }
 
     private static func planDocument(
-        id: String, desired: DesiredDocument?, status: DocumentStatus?, inFlight: Set<IndexKey>,
+        id: String, desired: DesiredDocument?, status: DocumentStatus?, rebuild: Bool, inFlight: Set<IndexKey>,
         now: Timestamp, settings: PlannerSettings, brake: Bool
     ) -> ReconcilePlan {
         var plan = ReconcilePlan()
@@ -245,9 +251,18 @@ public enum Planner {
                 plan.held[key] = "mass-delete brake"
                 continue
             }
-            let decision = decide(
+            var decision = decide(
                 want: want, entry: entry, revision: desired?.revisions[type], orphan: desired == nil,
                 retryRequested: retryRequested, recreateRequested: recreateRequested, now: now, settings: settings)
+            if rebuild {
+                // What the invalid file said is not trusted: build a desired index again;
+                // delete one declared absent even if no valid version of the file recorded it.
+                if want == .present {
+                    decision = .run(.create, .statusInvalid)
+                } else if entry == nil, states[type] == .absent {
+                    decision = .run(.delete, .statusInvalid)
+                }
+            }
             switch decision {
             case .nothing:
                 break
@@ -264,8 +279,10 @@ public enum Planner {
             }
         }
         if next.indexes.isEmpty {
-            if status != nil { plan.intents[id] = .some(nil) }
-        } else if next != status {
+            // An orphan's invalid file with no valid version in history stays (and is
+            // reported): the indexes it may stand for are unknown.
+            if status != nil || (rebuild && desired != nil) { plan.intents[id] = .some(nil) }
+        } else if next != status || rebuild {
             plan.intents[id] = next
         }
         return plan

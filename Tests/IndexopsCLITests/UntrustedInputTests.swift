@@ -1,0 +1,139 @@
+import Foundation
+import Testing
+
+/// Issue 10 as an attacker and a careless person would try it, through the built binary
+/// against a bare remote: a hand-edited status file, a secret echoed by an indexer or held in
+/// the remote's URL, a changed limit, a forged log line, a plan after someone pushed.
+@Suite("untrusted input", .serialized)
+struct UntrustedInputTests {
+    typealias World = ReconcileEndToEndTests.World
+
+    /// A world whose only spec is `specs/doc123.yaml` with `indexes`, and a configuration
+    /// `name.yaml` beside it (``writeConfig(_:to:url:indexTypes:reconcile:extra:)``).
+    static func world(indexes: String, config name: String = "trust", reconcile: String = "", indexTypes: String, extra: String = "") throws -> (World, String) {
+        let world = try World()
+        let config = world.root.appendingPathComponent("\(name).yaml").path
+        try writeConfig(world, to: config, indexTypes: indexTypes, reconcile: reconcile, extra: extra)
+        try FileManager.default.removeItem(at: world.person.appendingPathComponent("specs/handbook"))
+        try world.write("specs/doc123.yaml", PeopleSpec.spec("doc123", source: "docs/doc123.md", indexes: indexes))
+        try world.push("doc123")
+        return (world, config)
+    }
+
+    /// A configuration for the world's remote and clone (or `url`), with `indexTypes` (lines
+    /// indented by two spaces; `LEDGER_PATH` stands for the world's ledger folder).
+    static func writeConfig(
+        _ world: World, to path: String, url: String? = nil, indexTypes: String, reconcile: String = "", extra: String = ""
+    ) throws {
+        let indexTypes = indexTypes.replacingOccurrences(of: "LEDGER_PATH", with: world.ledger.path)
+        try Data("""
+            apiVersion: indexops/v1
+            kind: ControllerConfig
+            repository: { path: controller, url: "\(url ?? world.remote.path)", branch: main }
+            reconcile: { interval: 1h, maxRetries: 3, retryBackoff: 1m, commitInterval: 1s\(reconcile) }
+            indexTypes:
+            \(indexTypes)
+            \(extra)
+
+            """.utf8).write(to: URL(fileURLWithPath: path))
+    }
+
+    static func script(_ world: World, _ name: String, _ text: String) throws {
+        let file = world.root.appendingPathComponent(name)
+        try Data(text.utf8).write(to: file)
+        chmod(file.path, 0o755)
+    }
+
+    static func run(_ world: World, _ config: String, _ arguments: [String]) throws -> Harness.Result {
+        try Harness.run(arguments + ["--config", config], in: world.root)
+    }
+
+    // MARK: - Item 3: status files are input too
+
+    /// A hand-edited `retryCount` of Int64.max with state `creating` and a failing indexer
+    /// trapped on `retryCount += 1`, at every restart. Now: a diagnostic, no trap, and the
+    /// document converges.
+    @Test func anOverflowingStatusFileIsReportedAndHealed() throws {
+        let world = try World()
+        defer { world.cleanup() }
+        try FileManager.default.removeItem(at: world.person.appendingPathComponent("specs/handbook"))
+        try world.write("specs/doc123.yaml", PeopleSpec.spec("doc123", source: "docs/doc123.md", indexes: "{ graph: present }"))
+        try Data().write(to: world.ledger.appendingPathComponent("fail-doc123"))
+        try world.push("doc123")
+        #expect(try world.indexops(["reconcile", "--once"]).status == 1, "the indexer fails")
+
+        try world.pull()
+        let path = try Harness.output(["sh", "-c", "ls status/*/doc123.json"], in: world.person).trimmingCharacters(in: .newlines)
+        try world.write(path, try world.status("doc123")
+            .replacingOccurrences(of: "\"retryCount\": 1", with: "\"retryCount\": 9223372036854775807")
+            .replacingOccurrences(of: "\"actualState\": \"failed\"", with: "\"actualState\": \"creating\""))
+        try world.push("Retry doc123 forever")
+
+        for (attempt, arguments) in [["reconcile", "--once"], ["reconcile", "--once"], ["reconcile", "--once", "--force"]].enumerated() {
+            let pass = try world.indexops(arguments)
+            #expect(pass.status == 1, "failed indexes, not a trap: \(pass.stderr.suffix(2_000))")
+            #expect(!pass.stderr.contains("Swift runtime failure"))
+            #expect(pass.stdout.contains("warning: invalid status file: indexes.graph.retryCount: 9223372036854775807 is out of range") == (attempt == 0))
+        }
+        try world.pull()
+        #expect(try world.status("doc123").contains("\"retryCount\": 1,"), "the file was written anew")
+
+        // The indexer recovers; a retry annotation brings the index up.
+        try FileManager.default.removeItem(at: world.ledger.appendingPathComponent("fail-doc123"))
+        try world.write("specs/doc123.yaml", PeopleSpec.spec(
+            "doc123", source: "docs/doc123.md", indexes: "{ graph: present }",
+            extra: "  annotations: { indexops/retry-requested-at: \"2026-11-29T12:00:00Z\" }\n"))
+        try world.push("Retry doc123")
+        let healed = try world.indexops(["reconcile", "--once"])
+        #expect(healed.status == 0, "\(healed.stdout)")
+        try world.pull()
+        #expect(try world.status("doc123").contains("\"actualState\": \"present\""))
+        #expect(world.liveGraphIndexes == ["doc123"])
+    }
+
+    @Test func theFirstPassNamesTheFileAndTheField() throws {
+        let world = try World()
+        defer { world.cleanup() }
+        try FileManager.default.removeItem(at: world.person.appendingPathComponent("specs/handbook"))
+        try world.write("specs/doc123.yaml", PeopleSpec.spec("doc123", source: "docs/doc123.md", indexes: "{ graph: present }"))
+        try world.push("doc123")
+        #expect(try world.indexops(["reconcile", "--once"]).status == 0)
+        try world.pull()
+        let path = try Harness.output(["sh", "-c", "ls status/*/doc123.json"], in: world.person).trimmingCharacters(in: .newlines)
+        try world.write(path, try world.status("doc123").replacingOccurrences(of: "\"retryCount\": 0", with: "\"retryCount\": 9223372036854775807"))
+        try world.push("Overflow by hand")
+        let pass = try world.indexops(["reconcile", "--once"])
+        #expect(pass.status == 0, "\(pass.stdout)")
+        #expect(pass.stdout.contains(
+            "\(path):1:1: warning: invalid status file: indexes.graph.retryCount: 9223372036854775807 is out of range (0 to 1000000)"))
+        #expect(pass.stdout.contains("doc123/graph  create  status file was invalid  present"))
+        #expect(try world.indexops(["reconcile", "--once"]).stdout.contains("nothing to do: the specs, statuses and configuration"),
+                "the healed file is not reported again")
+    }
+
+    /// An orphan whose status file was broken by hand: its index is still deleted, from the
+    /// last valid version of the file in git history.
+    @Test func anOrphansBrokenStatusStillDeletesItsIndex() throws {
+        let world = try World()
+        defer { world.cleanup() }
+        try world.write("specs/doc123.yaml", PeopleSpec.spec("doc123", source: "docs/doc123.md", indexes: "{ graph: present }"))
+        try world.push("doc123 and the handbook")
+        #expect(try world.indexops(["reconcile", "--once"]).status == 0)
+        #expect(world.liveGraphIndexes == ["doc123", "handbook-onboarding"])
+
+        try world.pull()
+        let path = try Harness.output(["sh", "-c", "ls status/*/doc123.json"], in: world.person).trimmingCharacters(in: .newlines)
+        try world.write(path, try world.status("doc123").replacingOccurrences(of: "\"actualState\": \"present\"", with: "\"actualState\": \"presnt\""))
+        try Harness.git(["rm", "-q", "specs/doc123.yaml"], in: world.person)
+        try world.push("Drop doc123, break its status")
+
+        let pass = try world.indexops(["reconcile", "--once"])
+        #expect(pass.status == 0, "\(pass.stdout)")
+        #expect(pass.stdout.contains("\(path):1:1: warning: invalid status file: indexes.graph.actualState: must be one of absent, creating, present, deleting, failed; its document is reconciled from the last valid version in git history"))
+        #expect(world.liveGraphIndexes == ["handbook-onboarding"])
+        let calls = try String(contentsOf: world.ledger.appendingPathComponent("calls.log"), encoding: .utf8)
+        #expect(calls.hasSuffix("delete doc123\n"))
+        try world.pull()
+        #expect(try !world.statusExists("doc123"))
+    }
+}
