@@ -138,7 +138,7 @@ public actor Reconciler {
 
         // 2. The idle check: nothing changed, nothing due.
         let state = PassState.load(workspace.stateDirectory)
-        let fingerprint = configFingerprint()
+        let fingerprint = config.fingerprint
         if !options.force, !options.dryRun, !options.allowMassDelete, let state, state.head == head.hex,
            state.config == fingerprint, state.nextDueAt.map({ now < $0 }) ?? true, try !needsPush()
         {
@@ -373,12 +373,6 @@ public actor Reconciler {
     private func needsPush() throws -> Bool {
         guard let remote = workspace.remote else { return false }
         return try repository.branchTip(workspace.branch) != repository.trackingTip(remote)
-    }
-
-    private func configFingerprint() -> String {
-        var parts = config.indexTypes.keys.sorted().map { "\($0)=\(DesiredStateReader.fingerprint(config.indexTypes[$0]!))" }
-        parts.append("\(config.reconcile.maxRetries)/\(config.reconcile.maxDeletePercent)/\(config.repository.specsDir)/\(statusDir)")
-        return SHA256.hex(parts.joined(separator: "\n"))
     }
 
     private static func nextDue(_ statuses: [String: DocumentStatus], plan: ReconcilePlan, settings: ControllerConfig) -> Timestamp? {

@@ -85,4 +85,15 @@ struct UntrustedStatusTests {
         let status = try DocumentStatus(fileText: repo.read(path))
         #expect(status.indexes.values.allSatisfy { $0.actualState == .present && $0.retryCount == 0 })
     }
+
+    @Test func aChangedLimitMakesThePassNotIdle() async throws {
+        defer { repo.cleanup() }
+        var config = ControllerConfig.embeddedDefaults
+        _ = try await reconciler(config).pass()
+        #expect(try await reconciler(config).pass().idle)
+        config.limits.maxFileSize = 2 << 20
+        let changed = try await reconciler(config).pass()
+        #expect(!changed.idle, "limits.maxFileSize changed: the specs are read again")
+        #expect(try await reconciler(config).pass().idle)
+    }
 }

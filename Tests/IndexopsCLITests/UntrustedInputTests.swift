@@ -136,4 +136,25 @@ struct UntrustedInputTests {
         try world.pull()
         #expect(try !world.statusExists("doc123"))
     }
+
+    // MARK: - Item 6: one fingerprint of the whole configuration
+
+    @Test func raisingALimitEndsTheIdlePass() throws {
+        let graph = #"  graph: { driver: exec, command: ["./graph-indexer"], env: { LEDGER: "LEDGER_PATH" } }"#
+        let (world, config) = try Self.world(indexes: "{ graph: present }", indexTypes: graph)
+        defer { world.cleanup() }
+        try Self.writeConfig(world, to: config, indexTypes: graph, extra: "limits: { maxFileSize: 100 }")
+
+        let small = try Self.run(world, config, ["reconcile", "--once"])
+        #expect(small.status == 1)
+        #expect(small.stdout.contains("(maxFileSize)"), "\(small.stdout)")
+        let idle = try Self.run(world, config, ["reconcile", "--once"])
+        #expect(idle.stdout.contains("nothing to do: the specs, statuses and configuration are as the last pass left them"))
+
+        try Self.writeConfig(world, to: config, indexTypes: graph, extra: "limits: { maxFileSize: 1MiB }")
+        let raised = try Self.run(world, config, ["reconcile", "--once"])
+        #expect(raised.status == 0, "\(raised.stdout)")
+        #expect(!raised.stdout.contains("nothing to do"))
+        #expect(world.liveGraphIndexes == ["doc123"])
+    }
 }
