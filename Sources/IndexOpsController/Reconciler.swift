@@ -67,6 +67,8 @@ public actor Reconciler {
     private let specs: DesiredStateReader
     private let statusReader: StatusReader
     private let logger: Logger
+    /// Redacts the configured secrets from what the pass records (DESIGN.md §10).
+    private let redactor: Redactor
     private let clock: @Sendable () -> Date
     private let lock: ControllerLock
     private var draining = false
@@ -101,6 +103,7 @@ public actor Reconciler {
         self.specs = DesiredStateReader(config: config)
         self.statusReader = StatusReader(statusDir: config.repository.statusDir)
         self.logger = logger
+        self.redactor = Redactor(loading: config)
         self.clock = clock
     }
 
@@ -256,7 +259,8 @@ public actor Reconciler {
                 }
             }
             for _ in 0..<config.reconcile.concurrency { startNext() }
-            while let (operation, outcome) = await group.next() {
+            while let (operation, result) = await group.next() {
+                let outcome = redactor.redact(result)
                 log(operation, outcome)
                 outcomes.append((operation, outcome))
                 let id = operation.key.documentId
@@ -348,8 +352,8 @@ public actor Reconciler {
     /// then publishes the work tree.
     private func commit(_ writer: inout StatusWriter, kind: StatusWriter.Kind, report: inout PassReport) throws {
         guard !writer.isEmpty else { return }
-        let edits = writer.edits()
-        let message = writer.message(kind)
+        let edits = redactor.redact(writer.edits())
+        let message = redactor.redact(writer.message(kind))
         var attempts = 0
         while true {
             attempts += 1

@@ -86,6 +86,34 @@ struct UntrustedStatusTests {
         #expect(status.indexes.values.allSatisfy { $0.actualState == .present && $0.retryCount == 0 })
     }
 
+    /// An indexer whose failure message carries a configured secret.
+    struct LeakyIndexer: Indexer {
+        func create(_ request: IndexRequest) async throws -> JSONValue {
+            throw IndexerError("upstream said: bad token s3cr3t-token-value for https://bot:hunter2-secret@example.com")
+        }
+        func delete(_ request: IndexRequest) async throws {}
+        func documentIDs() async throws -> Set<String>? { nil }
+    }
+
+    @Test func secretsNeverReachAStatusFileOrACommit() async throws {
+        defer { repo.cleanup() }
+        var config = ControllerConfig(indexTypes: ["graph": IndexTypeSettings(
+            driver: .exec, command: ["/bin/true"], env: ["TOKEN": "s3cr3t-token-value", "ENDPOINT": "https://bot:hunter2-secret@example.com"])])
+        config.reconcile.commitInterval = .seconds(3_600)
+        let reconciler = try Reconciler(
+            repo: repo.path, config: config, configured: false, logger: .init(label: "test"),
+            makeIndexer: { _, _, _ in LeakyIndexer() })
+        let report = try await reconciler.pass()
+        #expect(report.outcomes.count == 1, "doc-a/graph; doc-b declares only vector, which is not configured")
+        for (_, outcome) in report.outcomes {
+            #expect(outcome == .failed("upstream said: bad token <redacted> for <redacted>"))
+        }
+        let everything = try repo.git("log", "-p", "--all") + repo.read(DocumentStatus.path(for: "doc-a"))
+        #expect(everything.contains("<redacted>"))
+        #expect(!everything.contains("s3cr3t"))
+        #expect(!everything.contains("hunter2"))
+    }
+
     @Test func aChangedLimitMakesThePassNotIdle() async throws {
         defer { repo.cleanup() }
         var config = ControllerConfig.embeddedDefaults

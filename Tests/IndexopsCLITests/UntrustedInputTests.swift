@@ -137,6 +137,99 @@ struct UntrustedInputTests {
         #expect(try !world.statusExists("doc123"))
     }
 
+    // MARK: - Item 5: secrets never leave
+
+    static let apiToken = "s3cr3t-api-token-42"
+    static let webhookSecret = "topsecret-webhook-77"
+    static let urlPassword = "hunter2-url-pass"
+
+    /// The secrets in every output a person or a tool sees: zero hits.
+    static func leaks(_ texts: [String: String]) -> [String] {
+        texts.flatMap { name, text in
+            [apiToken, webhookSecret, urlPassword, "hunter2"].filter { text.contains($0) }.map { "\(name) holds \($0)" }
+        }.sorted()
+    }
+
+    @Test func secretsNeverLeave() throws {
+        let leakyTypes = """
+              leaky: { driver: exec, command: ["./leaky-indexer"], env: { API_TOKEN: "\(Self.apiToken)" } }
+              graph: { driver: exec, command: ["./graph-indexer"], env: { LEDGER: "LEDGER_PATH" } }
+            """
+        let (world, config) = try Self.world(
+            indexes: "{ leaky: present, graph: present }", indexTypes: leakyTypes, extra: "server: { webhookSecretFile: secret }")
+        defer { world.cleanup() }
+        try Data("\(Self.webhookSecret)\n".utf8).write(to: world.root.appendingPathComponent("secret"))
+        try Self.script(world, "leaky-indexer", """
+            #!/bin/sh
+            cat >/dev/null
+            echo "auth failed: token=$API_TOKEN webhook=$(cat secret)" >&2
+            exit 1
+            """)
+        var outputs: [String: String] = [:]
+        func record(_ name: String, _ result: Harness.Result) {
+            outputs[name + " stdout"] = result.stdout
+            outputs[name + " stderr"] = result.stderr
+        }
+
+        let pass = try Self.run(world, config, ["reconcile", "--once"])
+        #expect(pass.status == 1)
+        #expect(pass.stderr.contains("leaky-indexer exited with status 1: auth failed: token=<redacted> webhook=<redacted>"))
+        record("reconcile", pass)
+        for arguments in [["status"], ["status", "doc123"], ["status", "-o", "json"], ["status", "doc123", "-o", "json"],
+                          ["history", "doc123"], ["history", "doc123", "-o", "json"], ["plan"], ["plan", "-o", "json"],
+                          ["reconcile", "--once", "--force", "-o", "json"], ["run", "--print-config"]] {
+            record(arguments.joined(separator: " "), try Self.run(world, config, arguments))
+        }
+        #expect(outputs["status stdout"]?.contains("token=<redacted> webhook=<redacted>") == true)
+        try world.pull()
+        let statusFiles = try Harness.output(["sh", "-c", "cat status/*/*.json"], in: world.person)
+        #expect(statusFiles.contains("auth failed: token=<redacted> webhook=<redacted>"))
+        outputs["status files"] = statusFiles
+        outputs["git log -p of the remote"] = try Harness.output(["git", "log", "-p", "--all"], in: world.remote)
+
+        // The daemon, logging JSON, runs a new failing operation and serves the page and the API.
+        try world.write("specs/doc124.yaml", PeopleSpec.spec("doc124", source: "docs/doc123.md", indexes: "{ leaky: present }"))
+        try world.push("doc124")
+        let daemon = try DaemonProcess(["--config", config, "--log-format", "json"], in: world.root)
+        defer { daemon.stop() }
+        try Harness.waitFor(seconds: 120) { daemon.stderr.contains("\"document_id\":\"doc124\"") && daemon.stderr.contains("Pass finished") }
+        for path in ["/", "/api/v1/status", "/api/v1/status/doc123", "/api/v1/status/doc124"] {
+            let reply = try daemon.get(path)
+            #expect(reply.status == 200)
+            outputs["GET \(path)"] = reply.body
+        }
+        #expect(outputs["GET /"]?.contains("token=&lt;redacted&gt; webhook=&lt;redacted&gt;") == true)
+        daemon.signal(SIGTERM)
+        daemon.process.waitUntilExit()
+        outputs["daemon log (json)"] = daemon.stderr
+        #expect(daemon.stderr.contains("auth failed: token=<redacted> webhook=<redacted>"))
+
+        // A password in the remote's URL, which cannot be reached (and, with a token
+        // configured, is refused before connecting: plain http, not loopback).
+        let unreachable = world.root.appendingPathComponent("unreachable.yaml").path
+        try Self.writeConfig(world, to: unreachable, url: "http://bot:\(Self.urlPassword)@indexops.invalid/remote.git",
+                             indexTypes: leakyTypes, extra: "server: { webhookSecretFile: secret }")
+        let configText = try String(contentsOfFile: unreachable, encoding: .utf8)
+        try Data(configText.replacingOccurrences(of: "branch: main }", with: "branch: main, tokenEnv: INDEXOPS_TEST_TOKEN }").utf8)
+            .write(to: URL(fileURLWithPath: unreachable))
+        let refused = try Self.run(world, unreachable, ["reconcile", "--once"])
+        #expect(refused.status == 2)
+        #expect(refused.stderr.contains("<redacted>"), "the URL is named, its password is not: \(refused.stderr)")
+        record("reconcile, unreachable", refused)
+        let textDaemon = try DaemonProcess(["--config", unreachable], in: world.root)
+        defer { textDaemon.stop() }
+        try Harness.waitFor(seconds: 120) { (try? textDaemon.get("/"))?.body.contains("<td class=\"error\">error</td>") == true }
+        outputs["GET / (unreachable)"] = try textDaemon.get("/").body
+        outputs["GET /api/v1/status (unreachable)"] = try textDaemon.get("/api/v1/status").body
+        #expect(outputs["GET / (unreachable)"]?.contains("&lt;redacted&gt;") == true)
+        textDaemon.signal(SIGTERM)
+        textDaemon.process.waitUntilExit()
+        outputs["daemon log (text, unreachable)"] = textDaemon.stderr
+        #expect(textDaemon.stderr.contains("Pass failed: "))
+
+        #expect(Self.leaks(outputs) == [])
+    }
+
     // MARK: - Item 6: one fingerprint of the whole configuration
 
     @Test func raisingALimitEndsTheIdlePass() throws {
@@ -156,5 +249,41 @@ struct UntrustedInputTests {
         #expect(raised.status == 0, "\(raised.stdout)")
         #expect(!raised.stdout.contains("nothing to do"))
         #expect(world.liveGraphIndexes == ["doc123"])
+    }
+
+    // MARK: - Item 7: a forged log line stays one line
+
+    @Test func aForgedLogLineStaysOneLine() throws {
+        let forged = "2026-01-01T00:00:00+0000 info indexops: [IndexOpsController] FORGED"
+        let (world, config) = try Self.world(
+            indexes: "{ forge: present }", indexTypes: #"  forge: { driver: exec, command: ["./forge-indexer"] }"#)
+        defer { world.cleanup() }
+        try Self.script(world, "forge-indexer", """
+            #!/bin/sh
+            cat >/dev/null
+            printf 'boom\\n\(forged) success\\n\\033[2J\\033]0;pwned\\007' >&2
+            exit 1
+            """)
+        try world.write("specs/bad.yaml", PeopleSpec.spec("bad", source: "docs/doc123.md", indexes: "{ forge: \"present\\n\(forged) spec\" }"))
+        try world.push("A spec value with a newline")
+
+        var outputs: [(String, String)] = []
+        let pass = try Self.run(world, config, ["reconcile", "--once"])
+        #expect(pass.status == 1)
+        #expect(pass.stderr.contains("forge-indexer exited with status 1: boom\\n\(forged) success\\n\\u{1b}[2J\\u{1b}]0;pwned\\u{7}"))
+        #expect(pass.stderr.contains("invalid state \"present\\n\(forged) spec\""))
+        outputs += [("reconcile stdout", pass.stdout), ("reconcile stderr", pass.stderr)]
+        for arguments in [["status"], ["status", "doc123"], ["history", "doc123"], ["plan"]] {
+            let result = try Self.run(world, config, arguments)
+            outputs += [(arguments.joined(separator: " "), result.stdout), (arguments.joined(separator: " ") + " stderr", result.stderr)]
+        }
+        #expect(outputs.first { $0.0 == "status" }?.1.contains("boom\\n\(forged) success") == true)
+        for (name, text) in outputs {
+            #expect(!text.contains("\u{1B}") && !text.contains("\u{7}"), "\(name) drives the terminal")
+            for line in text.split(separator: "\n") where line.contains("FORGED") {
+                #expect(!line.hasPrefix("2026-01-01"), "\(name) has a forged line: \(line)")
+                #expect(line.contains("boom") || line.contains("invalid state"), "\(name): \(line)")
+            }
+        }
     }
 }
