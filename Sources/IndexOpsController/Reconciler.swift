@@ -43,7 +43,7 @@ public struct PassReport: Sendable {
     public var statuses: [String: DocumentStatus] = [:]
     /// Index entries that are failed after the pass.
     public var failedIndexes: [IndexKey] = []
-    /// How long fetching and fast-forwarding took (`nil`: no remote, or a dry run).
+    /// How long fetching and fast-forwarding (a dry run: fetching) took (`nil`: no remote).
     public var syncDuration: Duration?
     /// How long pushing took (`nil`: nothing was pushed).
     public var pushDuration: Duration?
@@ -125,14 +125,19 @@ public actor Reconciler {
         let removed = try repository.removeStaleLocks(minimumAge: .seconds(2))
         for lock in removed { logger.warning("Removed a stale lock", metadata: ["path": "\(lock.path)"]) }
 
-        // 1. Sync.
-        if let remote = workspace.remote, !options.dryRun {
+        // 1. Sync. A dry run fetches only (DryRunSync): no branch, file or commit changes.
+        var dryRun: DryRunSync?
+        if let remote = workspace.remote {
             let started = ContinuousClock.now
-            let result = try repository.sync(remote, replaying: statusDir)
+            if options.dryRun {
+                dryRun = try DryRunSync.fetch(repository, remote: remote, branch: workspace.branch)
+            } else {
+                let result = try repository.sync(remote, replaying: statusDir)
+                if result.moved, let head = result.head { try repository.publish(to: head) }
+            }
             report.syncDuration = ContinuousClock.now - started
-            if result.moved, let head = result.head { try repository.publish(to: head) }
         }
-        guard let head = try repository.branchTip(workspace.branch) else {
+        guard let head = try dryRun.map({ $0.specs }) ?? repository.branchTip(workspace.branch) else {
             logger.info("The branch has no commit yet; nothing to reconcile", metadata: ["branch": "\(workspace.branch)"])
             report.idle = true
             return report
@@ -153,7 +158,7 @@ public actor Reconciler {
         }
 
         // 3. Read actual, then desired state.
-        let (actual, statusProblems, rebuild) = try statusReader.read(repository, commit: head)
+        let (actual, statusProblems, rebuild) = try statusReader.read(repository, commit: dryRun?.statuses ?? head)
         let snapshot = try specs.read(repository, commit: head, statusSpecFiles: actual.compactMapValues(\.specFile))
         report.filesParsed = snapshot.filesParsed
         report.diagnostics = (snapshot.diagnostics + statusProblems).sorted()

@@ -216,6 +216,9 @@ struct UntrustedInputTests {
         #expect(refused.status == 2)
         #expect(refused.stderr.contains("<redacted>"), "the URL is named, its password is not: \(refused.stderr)")
         record("reconcile, unreachable", refused)
+        let refusedPlan = try Self.run(world, unreachable, ["plan"])
+        #expect(refusedPlan.status == 2, "a dry run fetches too")
+        record("plan, unreachable", refusedPlan)
         let textDaemon = try DaemonProcess(["--config", unreachable], in: world.root)
         defer { textDaemon.stop() }
         try Harness.waitFor(seconds: 120) { (try? textDaemon.get("/"))?.body.contains("<td class=\"error\">error</td>") == true }
@@ -285,5 +288,34 @@ struct UntrustedInputTests {
                 #expect(line.contains("boom") || line.contains("invalid state"), "\(name): \(line)")
             }
         }
+    }
+
+    // MARK: - Item 8: a dry run fetches
+
+    @Test func aDryRunFetchesAndChangesNothingLocal() throws {
+        let world = try World()
+        defer { world.cleanup() }
+        try FileManager.default.removeItem(at: world.person.appendingPathComponent("specs/handbook"))
+        try world.write("specs/doc123.yaml", PeopleSpec.spec("doc123", source: "docs/doc123.md", indexes: "{ graph: present }"))
+        try world.push("doc123")
+        #expect(try world.indexops(["reconcile", "--once"]).status == 0)
+
+        try world.write("specs/late.yaml", PeopleSpec.spec("late", source: "docs/doc123.md", indexes: "{ graph: present }"))
+        try world.push("late")
+        let remoteHead = try Harness.output(["git", "rev-parse", "main"], in: world.remote)
+        let localHead = try Harness.output(["git", "rev-parse", "main"], in: world.controller)
+        for arguments in [["plan"], ["reconcile", "--once", "--dry-run"]] {
+            let plan = try world.indexops(arguments)
+            #expect(plan.status == 0)
+            #expect(plan.stdout.contains("late/graph  create  not created yet"), "\(plan.stdout)")
+            #expect(try Harness.output(["git", "rev-parse", "main"], in: world.controller) == localHead, "the local branch stays")
+            #expect(try Harness.output(["git", "rev-parse", "origin/main"], in: world.controller) == remoteHead, "fetched")
+            #expect(!FileManager.default.fileExists(atPath: world.controller.appendingPathComponent("specs/late.yaml").path))
+            #expect(try Harness.output(["git", "status", "--porcelain"], in: world.controller) == "")
+            #expect(try Harness.output(["git", "rev-parse", "main"], in: world.remote) == remoteHead, "nothing pushed")
+            #expect(world.liveGraphIndexes == ["doc123"])
+        }
+        #expect(try world.indexops(["reconcile", "--once"]).status == 0)
+        #expect(world.liveGraphIndexes == ["doc123", "late"])
     }
 }
