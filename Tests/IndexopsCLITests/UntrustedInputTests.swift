@@ -188,8 +188,12 @@ struct UntrustedInputTests {
         outputs["git log -p of the remote"] = try Harness.output(["git", "log", "-p", "--all"], in: world.remote)
 
         // The daemon, logging JSON, runs a new failing operation and serves the page and the API.
+        // A hand-added entry of a type the configuration does not define adds no metric series.
         try world.write("specs/doc124.yaml", PeopleSpec.spec("doc124", source: "docs/doc123.md", indexes: "{ leaky: present }"))
-        try world.push("doc124")
+        let path = try Harness.output(["sh", "-c", "ls status/*/doc123.json"], in: world.person).trimmingCharacters(in: .newlines)
+        let retired = #"  "indexes": {\#n    "retired": {"actualState": "present", "desiredState": "present", "indexData": {}, "lastReconciledAt": "2026-11-29T10:00:00Z", "retryCount": 0, "updatedAt": "2026-11-29T10:00:00Z"},"#
+        try world.write(path, try world.status("doc123").replacingOccurrences(of: #"  "indexes": {"#, with: retired))
+        try world.push("doc124, and a retired index type")
         let daemon = try DaemonProcess(["--config", config, "--log-format", "json"], in: world.root)
         defer { daemon.stop() }
         try Harness.waitFor(seconds: 120) { daemon.stderr.contains("\"document_id\":\"doc124\"") && daemon.stderr.contains("Pass finished") }
@@ -199,6 +203,8 @@ struct UntrustedInputTests {
             outputs["GET \(path)"] = reply.body
         }
         #expect(outputs["GET /"]?.contains("token=&lt;redacted&gt; webhook=&lt;redacted&gt;") == true)
+        #expect(try daemon.metric("indexops_indexes{type=\"_unconfigured\",state=\"present\"}") == 1)
+        #expect(try !daemon.get("/metrics").body.contains("retired"))
         daemon.signal(SIGTERM)
         daemon.process.waitUntilExit()
         outputs["daemon log (json)"] = daemon.stderr
