@@ -2,6 +2,7 @@ import Foundation
 import IndexOpsController
 import IndexOpsCore
 import Indexers
+import Logging
 import Testing
 
 /// Status files are input too, secrets never reach git, and the idle check sees the whole
@@ -100,8 +101,10 @@ struct UntrustedStatusTests {
         var config = ControllerConfig(indexTypes: ["graph": IndexTypeSettings(
             driver: .exec, command: ["/bin/true"], env: ["TOKEN": "s3cr3t-token-value", "ENDPOINT": "https://bot:hunter2-secret@example.com"])])
         config.reconcile.commitInterval = .seconds(3_600)
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
         let reconciler = try Reconciler(
-            repo: repo.path, config: config, configured: false, logger: .init(label: "test"),
+            repo: repo.path, config: config, configured: false, logger: logger,
             makeIndexer: { _, _, _ in LeakyIndexer() })
         let report = try await reconciler.pass()
         #expect(report.outcomes.count == 1, "doc-a/graph; doc-b declares only vector, which is not configured")

@@ -3,8 +3,9 @@ import Testing
 
 /// Issue 10 as an attacker and a careless person would try it, through the built binary
 /// against a bare remote: a hand-edited status file, a secret echoed by an indexer or held in
-/// the remote's URL, a changed limit, a forged log line, a plan after someone pushed.
-@Suite("untrusted input", .serialized)
+/// the remote's URL, a changed limit, a forged log line, a plan after someone pushed. Each
+/// test has its own world and loopback port, so they may run in parallel.
+@Suite("untrusted input")
 struct UntrustedInputTests {
     typealias World = ReconcileEndToEndTests.World
 
