@@ -15,28 +15,10 @@
 public enum DisplayText {
     /// `text` on one line: every character above escaped, newlines included.
     public static func line(_ text: String) -> String {
-        escaping(text, keepingNewlines: false)
-    }
-
-    /// `text` with every character above escaped except `\n`, for output of several lines
-    /// (a JSON document, a snippet).
-    public static func block(_ text: String) -> String {
-        escaping(text, keepingNewlines: true)
-    }
-
-    /// Whether a scalar is escaped.
-    public static func needsEscaping(_ scalar: Unicode.Scalar) -> Bool {
-        switch scalar.value {
-        case 0x00...0x1F, 0x7F...0x9F, 0x061C, 0x200E, 0x200F, 0x2028...0x202E, 0x2066...0x2069: return true
-        default: return false
-        }
-    }
-
-    private static func escaping(_ text: String, keepingNewlines: Bool) -> String {
         guard text.unicodeScalars.contains(where: needsEscaping) else { return text }
         var out = String.UnicodeScalarView()
         for scalar in text.unicodeScalars {
-            guard needsEscaping(scalar), !(keepingNewlines && scalar == "\n") else {
+            guard needsEscaping(scalar) else {
                 out.append(scalar)
                 continue
             }
@@ -50,5 +32,30 @@ public enum DisplayText {
             out.append(contentsOf: escape.unicodeScalars)
         }
         return String(out)
+    }
+
+    /// A JSON document made safe for a terminal: every character above except `\n` is
+    /// written as a JSON escape (`\u009b`, `\u202e`), so that the document stays valid JSON
+    /// with the same meaning (such characters can only be inside its strings).
+    public static func json(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: { needsEscaping($0) && $0 != "\n" }) else { return text }
+        var out = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            guard needsEscaping(scalar), scalar != "\n" else {
+                out.append(scalar)
+                continue
+            }
+            let hex = String(scalar.value, radix: 16)
+            out.append(contentsOf: ("\\u" + String(repeating: "0", count: 4 - hex.count) + hex).unicodeScalars)
+        }
+        return String(out)
+    }
+
+    /// Whether a scalar is escaped.
+    public static func needsEscaping(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0x00...0x1F, 0x7F...0x9F, 0x061C, 0x200E, 0x200F, 0x2028...0x202E, 0x2066...0x2069: return true
+        default: return false
+        }
     }
 }

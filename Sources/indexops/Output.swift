@@ -36,10 +36,10 @@ enum Output {
         write(DisplayText.line(redactor.redact(text)) + "\n")
     }
 
-    /// Writes text of several lines (a JSON document) to standard output: redacted, every
-    /// control character but the newline escaped.
+    /// Writes a JSON document to standard output: redacted, and every control character but
+    /// the newline written as a JSON escape (it stays valid JSON).
     static func document(_ text: String) {
-        write(DisplayText.block(redactor.redact(text)) + "\n")
+        write(DisplayText.json(redactor.redact(text)) + "\n")
     }
 
     /// A logger to standard error in the text format, redacting; it warns once about the

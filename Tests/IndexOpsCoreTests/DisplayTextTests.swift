@@ -11,7 +11,10 @@ struct DisplayTextTests {
         #expect(DisplayText.line("plain é ü 日本 \\n") == "plain é ü 日本 \\n")
     }
 
-    @Test func blocksKeepTheirNewlines() {
-        #expect(DisplayText.block("{\n  \"a\": \"\u{1B}]0;title\u{7}\"\n}") == "{\n  \"a\": \"\\u{1b}]0;title\\u{7}\"\n}")
+    @Test func jsonStaysValidJSON() {
+        let document = "{\n  \"a\": \"\u{9B}2J left\u{202E}right \u{7F}\"\n}"
+        let safe = DisplayText.json(document)
+        #expect(safe == "{\n  \"a\": \"\\u009b2J left\\u202eright \\u007f\"\n}")
+        #expect(JSONValue(parsing: safe) == JSONValue(parsing: document))
     }
 }

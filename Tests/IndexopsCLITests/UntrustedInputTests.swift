@@ -271,7 +271,7 @@ struct UntrustedInputTests {
         try Self.script(world, "forge-indexer", """
             #!/bin/sh
             cat >/dev/null
-            printf 'boom\\n\(forged) success\\n\\033[2J\\033]0;pwned\\007' >&2
+            printf 'boom\\n\(forged) success\\n\\033[2J\\033]0;pwned\\007\\302\\2332J' >&2
             exit 1
             """)
         try world.write("specs/bad.yaml", PeopleSpec.spec("bad", source: "docs/doc123.md", indexes: "{ forge: \"present\\n\(forged) spec\" }"))
@@ -280,16 +280,20 @@ struct UntrustedInputTests {
         var outputs: [(String, String)] = []
         let pass = try Self.run(world, config, ["reconcile", "--once"])
         #expect(pass.status == 1)
-        #expect(pass.stderr.contains("forge-indexer exited with status 1: boom\\n\(forged) success\\n\\u{1b}[2J\\u{1b}]0;pwned\\u{7}"))
+        #expect(pass.stderr.contains("forge-indexer exited with status 1: boom\\n\(forged) success\\n\\u{1b}[2J\\u{1b}]0;pwned\\u{7}\\u{9b}2J"))
         #expect(pass.stderr.contains("invalid state \"present\\n\(forged) spec\""))
         outputs += [("reconcile stdout", pass.stdout), ("reconcile stderr", pass.stderr)]
-        for arguments in [["status"], ["status", "doc123"], ["history", "doc123"], ["plan"]] {
+        for arguments in [["status"], ["status", "doc123"], ["history", "doc123"], ["plan"], ["status", "doc123", "-o", "json"]] {
             let result = try Self.run(world, config, arguments)
             outputs += [(arguments.joined(separator: " "), result.stdout), (arguments.joined(separator: " ") + " stderr", result.stderr)]
         }
         #expect(outputs.first { $0.0 == "status" }?.1.contains("boom\\n\(forged) success") == true)
+        let json = try #require(outputs.first { $0.0 == "status doc123 -o json" }?.1)
+        let parsed = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]
+        let message = ((parsed?["indexes"] as? [String: Any])?["forge"] as? [String: Any])?["errorMessage"] as? String
+        #expect(message?.hasSuffix("pwned\u{7}\u{9B}2J") == true, "JSON output stays valid and means the same")
         for (name, text) in outputs {
-            #expect(!text.contains("\u{1B}") && !text.contains("\u{7}"), "\(name) drives the terminal")
+            #expect(!text.contains("\u{1B}") && !text.contains("\u{7}") && !text.contains("\u{9B}"), "\(name) drives the terminal")
             for line in text.split(separator: "\n") where line.contains("FORGED") {
                 #expect(!line.hasPrefix("2026-01-01"), "\(name) has a forged line: \(line)")
                 #expect(line.contains("boom") || line.contains("invalid state"), "\(name): \(line)")
