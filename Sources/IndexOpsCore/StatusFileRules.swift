@@ -54,7 +54,7 @@ public enum StatusFileRules {
             throw StatusFileError("the file has \(text.utf8.count) bytes, more than the \(maxFileSize) a status file may have")
         }
         guard let json = JSONValue(parsing: text) else { throw StatusFileError("not valid JSON") }
-        if let key = JSONValue.duplicateKey(in: text) { throw StatusFileError("the key \"\(key)\" appears twice in one object") }
+        if let key = JSONValue.duplicateKey(in: text) { throw StatusFileError("the key \"\(printable(key))\" appears twice in one object") }
         guard case .object(let top) = json else { throw StatusFileError("not a JSON object") }
         try unknown(top, allowed: topFields, prefix: "")
         guard case .string(let api)? = top["apiVersion"], api == DocumentIndex.apiVersion else {

@@ -105,6 +105,10 @@ struct StatusFileRulesTests {
             try DocumentStatus(fileText: "{\"documentId\": \"a\", \"documentId\": \"b\"}")
         }
         #expect(throws: StatusFileError("not a JSON object")) { try DocumentStatus(fileText: "[]") }
+        let long = String(repeating: "k", count: 100)
+        #expect(throws: StatusFileError("the key \"\(long.prefix(64))…\" appears twice in one object")) {
+            try DocumentStatus(fileText: "{\"\(long)\": 1, \"\(long)\": 2}")
+        }
         let huge = "{\"x\": \"" + String(repeating: "a", count: StatusFileRules.maxFileSize) + "\"}"
         #expect(throws: StatusFileError("the file has \(huge.utf8.count) bytes, more than the 16777216 a status file may have")) {
             try DocumentStatus(fileText: huge)
