@@ -262,7 +262,7 @@ public final class Repository {
     }
 
     /// Whether `descendant` has `ancestor` in its history (a commit is not its own descendant).
-    func isDescendant(_ descendant: OID, of ancestor: OID) throws -> Bool {
+    public func isDescendant(_ descendant: OID, of ancestor: OID) throws -> Bool {
         var a = descendant.raw
         var b = ancestor.raw
         return try call("git_graph_descendant_of") { git_graph_descendant_of(pointer, &a, &b) } == 1

@@ -77,7 +77,7 @@ final class PassReader {
                     guard SpecFile.isSpecPath(change.path) else { continue }
                     try readSpecFile(change, repository, into: &result)
                 } else if change.path.hasPrefix(statusPrefix) {
-                    try readStatusFile(change, repository, into: &result)
+                    try readStatusFile(change, repository, head: head, into: &result)
                 } else if !result.full {
                     try sourceChanged(change.path, repository, head: head, into: &result)
                 }
@@ -151,7 +151,7 @@ final class PassReader {
         try repository.specFile(entry, limits: config.limits)
     }
 
-    private func readStatusFile(_ change: PathChange, _ repository: Repository, into result: inout Changes) throws {
+    private func readStatusFile(_ change: PathChange, _ repository: Repository, head: OID, into result: inout Changes) throws {
         let path = change.path
         if path == diagnosticsPath {
             let text = change.new.flatMap { try? String(decoding: repository.readBlob($0.id, limit: .statusFile(config.sizeLimits)), as: UTF8.self) }
@@ -184,15 +184,51 @@ final class PassReader {
                 throw StatusFileError(error.message)
             }
             let status = try DocumentStatus(fileText: String(decoding: bytes, as: UTF8.self))
-            guard status.documentId == id else { throw StatusFileError("its documentId is \"\(status.documentId)\", not \"\(id)\"") }
+            guard status.documentId == id else {
+                throw StatusFileError("is \"\(status.documentId)\", not the document its path names (\"\(id)\")", field: "documentId")
+            }
             try cache.putStatusProblem(path, id: id, nil)
             try cache.putStatus(id, status)
         } catch let error as StatusFileError {
-            try cache.putStatusProblem(path, id: id, Diagnostic(
-                file: path, line: 1, column: 1, severity: .warning, code: "status",
-                message: "status file cannot be read (\(error)); its document is reconciled from scratch"))
-            try cache.putStatus(id, nil)
+            // Input from a stranger: its document is rebuilt from the last valid version of
+            // the file in git history, when there is one (DESIGN.md §4).
+            let recovered = try lastValidVersion(repository, path: path, id: id, head: head, invalid: new.id)
+            try cache.putStatusProblem(path, id: id, Self.invalidStatus(path, error, recovered: recovered != nil))
+            try cache.putStatus(id, recovered)
         }
+    }
+
+    /// How many earlier versions of an invalid status file are tried.
+    static let historyLimit = 50
+
+    /// The newest earlier version of a status file that is valid and names the same document.
+    private func lastValidVersion(_ repository: Repository, path: String, id: String, head: OID, invalid: OID) throws -> DocumentStatus? {
+        for version in try repository.history(of: path, from: head, limit: Self.historyLimit) {
+            guard let blob = version.blob, blob != invalid,
+                  let data = try? repository.readBlob(blob, limit: .statusFile(config.sizeLimits)),
+                  let status = try? DocumentStatus(fileText: String(decoding: data, as: UTF8.self)), status.documentId == id
+            else { continue }
+            return status
+        }
+        return nil
+    }
+
+    private static func invalidStatus(_ path: String, _ error: StatusFileError, recovered: Bool) -> Diagnostic {
+        let what = "invalid status file: \(error)"
+        if recovered {
+            return Diagnostic(file: path, line: 1, column: 1, severity: .warning, code: "status",
+                              message: what + "; its document is reconciled from the last valid version in git history, and the file is written anew")
+        }
+        return Diagnostic(file: path, line: 1, column: 1, severity: .error, code: "status",
+                          message: what + "; no earlier version is valid: a declared document's indexes are built again, "
+                              + "an orphan's indexes are left alone (fix or remove the file)")
+    }
+
+    /// `diagnostics` without the problems of the status files of `rewritten` documents, which
+    /// a pass writes anew (or removes): what `_diagnostics.json` and the next idle pass report.
+    static func lasting(_ diagnostics: [Diagnostic], rewritten: some Collection<String>, statusDir: String) -> [Diagnostic] {
+        let paths = Set(rewritten.map { DocumentStatus.path(for: $0, statusDir: statusDir) })
+        return diagnostics.filter { $0.code != "status" || !paths.contains($0.file) }
     }
 
     /// A path outside the specs and status folders changed: the documents whose source is the
@@ -215,11 +251,12 @@ final class PassReader {
     /// The desired state, the holds and the statuses of `ids`, from the cache; each id's
     /// problems are recorded with it.
     func planInput(_ ids: [String], _ repository: Repository, head: OID) throws
-        -> (desired: [String: DesiredDocument], held: Set<String>, actual: [String: DocumentStatus])
+        -> (desired: [String: DesiredDocument], held: Set<String>, actual: [String: DocumentStatus], rebuilding: Set<String>)
     {
         var desired: [String: DesiredDocument] = [:]
         var held = Set<String>()
         var actual: [String: DocumentStatus] = [:]
+        var rebuilding = Set<String>()
         try cache.transaction {
             for id in ids {
                 let (resolution, diagnostics) = try resolve(id, repository, head: head)
@@ -230,9 +267,10 @@ final class PassReader {
                 case .undeclared: break
                 }
                 if let status = try cache.status(id) { actual[id] = status }
+                if try cache.hasStatusProblem(id: id) { rebuilding.insert(id) }
             }
         }
-        return (desired, held, actual)
+        return (desired, held, actual, rebuilding)
     }
 
     private func resolve(_ id: String, _ repository: Repository, head: OID) throws -> (SpecResolution, [Diagnostic]) {

@@ -29,6 +29,8 @@ public actor Reconciler {
     private let indexers: [String: any Indexer]
     private let reader: PassReader
     private let logger: Logger
+    /// Redacts the configured secrets from what the pass records (DESIGN.md §10).
+    private let redactor: Redactor
     private let clock: PassClock
     private let lock: ControllerLock
     /// The fingerprint of the whole effective configuration.
@@ -65,9 +67,10 @@ public actor Reconciler {
             indexers[name] = try makeIndexer(name, settings, workspace.defaultDatabase)
         }
         self.indexers = indexers
-        self.fingerprint = Self.fingerprint(config)
+        self.fingerprint = config.fingerprint
         self.reader = PassReader(cache: try PassCache(directory: workspace.stateDirectory, configFingerprint: fingerprint), config: config)
         self.logger = logger
+        self.redactor = Redactor(loading: config)
         self.clock = clock
     }
 
@@ -151,18 +154,24 @@ public actor Reconciler {
 
     /// Removes the git locks a killed process left, fetches the remote and fast-forwards (or
     /// replays our status commits onto a new upstream), and publishes what came in. Returns
-    /// the branch head, `nil` when the branch has no commit.
+    /// the commit to reconcile, `nil` when the branch has no commit.
+    ///
+    /// A dry run fetches only, as `git fetch` does: the local branch, the work tree and the
+    /// status files stay as they are, and it plans against what the next pass would read
+    /// (``DryRunSync``; where both moved, the upstream's tree, statuses included).
     private func sync(_ options: PassOptions, _ report: inout PassReport) throws -> OID? {
         // No other indexops holds this clone (the controller lock), so a git lock that no
         // process has open and that is older than a moment was left by a killed one.
         for lock in try repository.removeStaleLocks(minimumAge: .seconds(2)) {
             logger.warning("Removed a stale lock", metadata: ["path": "\(lock.path)"])
         }
-        if !options.dryRun, workspace.remote != nil {
-            let started = clock.elapsed()
-            try workspace.syncAndPublish(repository, logger: logger)
-            report.syncDuration = clock.elapsed() - started
+        guard let remote = workspace.remote else { return try repository.branchTip(workspace.branch) }
+        let started = clock.elapsed()
+        defer { report.syncDuration = clock.elapsed() - started }
+        if options.dryRun {
+            return try DryRunSync.fetch(repository, remote: remote, branch: workspace.branch).specs
         }
+        try workspace.syncAndPublish(repository, logger: logger)
         return try repository.branchTip(workspace.branch)
     }
 
@@ -194,15 +203,15 @@ public actor Reconciler {
         let ids = changes.dirty.union(try cache.pendingIDs()).union(try cache.dueIDs(at: now)).union(try cache.unsettledIDs())
             .union(try cache.brakedIDs())
         let sorted = ids.sorted()
-        let (desired, held, actual) = try reader.planInput(sorted, repository, head: head)
+        let (desired, held, actual, rebuilding) = try reader.planInput(sorted, repository, head: head)
         report.work.documentsPlanned = sorted.count
         report.diagnostics = try cache.allDiagnostics()
         for d in report.diagnostics where d.severity == .error { logger.error("Invalid spec: \(d)") }
         let plan = try Planner.plan(
-            ids: sorted, desired: desired, held: held, actual: actual, presentIndexes: { try cache.presentCount() },
+            ids: sorted, desired: desired, held: held, actual: actual, rebuilding: rebuilding, presentIndexes: { try cache.presentCount() },
             now: now, settings: settings(allowMassDelete: options.allowMassDelete))
         if let brake = plan.brake { logger.error("\(brake)") }
-        return (plan, PlanInput(ids: sorted, desired: desired, held: held, actual: actual))
+        return (plan, PlanInput(ids: sorted, desired: desired, held: held, actual: actual, rebuilding: rebuilding))
     }
 
     private func settings(allowMassDelete: Bool = false) -> PlannerSettings {
@@ -224,7 +233,9 @@ public actor Reconciler {
                 logger.info("Cleaning up orphaned status", metadata: ["document_id": "\(id)"])
             }
         }
-        let text = DiagnosticsFile.text(report.diagnostics, brake: plan.brake)
+        // What stays true after this pass: not the problems of the status files it writes anew.
+        let lasting = PassReader.lasting(report.diagnostics, rewritten: plan.intents.keys, statusDir: statusDir)
+        let text = DiagnosticsFile.text(lasting, brake: plan.brake)
         if try cache.meta("diagnosticsText") != text {
             commit.extra[statusDir + "/" + DiagnosticsFile.name] = text
         }
@@ -260,7 +271,8 @@ public actor Reconciler {
                 }
             }
             for _ in 0..<config.reconcile.concurrency { startNext() }
-            while let (operation, outcome) = await group.next() {
+            while let (operation, result) = await group.next() {
+                let outcome = redactor.redact(result)
                 log(operation, outcome)
                 outcomes.append((operation, outcome))
                 let id = operation.key.documentId
@@ -337,11 +349,11 @@ public actor Reconciler {
         var written: [String: Data] = [:]
         let edits: [PathEdit] = files.map { file in
             guard let text = file.text else { return .remove(file.path) }
-            let data = Data(text.utf8)
+            let data = Data(redactor.redact(text).utf8)
             written[file.path] = data
             return .write(file.path, data)
         }
-        let message = commit.message(kind)
+        let message = redactor.redact(commit.message(kind))
         var attempts = 0
         while true {
             attempts += 1
@@ -398,7 +410,11 @@ public actor Reconciler {
         let unsettled = Set(after.operations.map(\.key.documentId)).union(after.intents.keys).subtracting(braked)
         try cache.transaction {
             for id in input.ids {
-                if statuses[id] != input.actual[id] { try cache.putStatus(id, statuses[id]) }
+                if statuses[id] != input.actual[id] || input.rebuilding.contains(id) { try cache.putStatus(id, statuses[id]) }
+                if input.rebuilding.contains(id), plan.intents[id] != nil {
+                    // Written anew: the invalid file is gone.
+                    try cache.putStatusProblem(DocumentStatus.path(for: id, statusDir: statusDir), id: id, nil)
+                }
                 try cache.setDue(id, at: after.dueAt[id])
             }
             try cache.setPending(Set(input.ids).subtracting(unsettled), pending: false)
@@ -420,6 +436,8 @@ public actor Reconciler {
         var desired: [String: DesiredDocument]
         var held: Set<String>
         var actual: [String: DocumentStatus]
+        /// Documents whose status file is invalid: rebuilt, their file written anew.
+        var rebuilding: Set<String>
     }
 
     // MARK: - Views
@@ -443,13 +461,4 @@ public actor Reconciler {
     }
 
     private var query: StatusQuery { StatusQuery(repository: repository, config: config, cache: cache) }
-
-    // MARK: - Fingerprint
-
-    /// The fingerprint of the configuration: a pass with another one is never idle.
-    static func fingerprint(_ config: ControllerConfig) -> String {
-        var parts = config.indexTypes.keys.sorted().map { "\($0)=\(config.indexTypes[$0]!.revisionFingerprint)" }
-        parts.append("\(config.reconcile.maxRetries)/\(config.reconcile.maxDeletePercent)/\(config.repository.specsDir)/\(config.repository.statusDir)")
-        return SHA256.hex(parts.joined(separator: "\n"))
-    }
 }

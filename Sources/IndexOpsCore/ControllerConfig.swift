@@ -132,7 +132,7 @@ public struct ReconcileSettings: Sendable, Hashable {
     public var concurrency = 4
     /// An operation running longer is cancelled and counts as a failure. Default 10 min.
     public var operationTimeout: Duration = .seconds(600)
-    /// Failures of an index before it is held. Default 5.
+    /// Failures of an index before it is held, at most ``IndexStatus/maxRetryCount``. Default 5.
     public var maxRetries = 5
     /// The first retry delay, doubled at each failure. Default 30 s.
     public var retryBackoff: Duration = .seconds(30)
@@ -308,7 +308,9 @@ extension ReconcileSettings: Decodable {
         concurrency = try c.decodeIfPresent(Int.self, forKey: .concurrency) ?? concurrency
         guard (1...256).contains(concurrency) else { throw DecodingProblem("concurrency must be between 1 and 256", at: .value("concurrency")) }
         maxRetries = try c.decodeIfPresent(Int.self, forKey: .maxRetries) ?? maxRetries
-        guard maxRetries >= 0 else { throw DecodingProblem("maxRetries must not be negative", at: .value("maxRetries")) }
+        guard (0...IndexStatus.maxRetryCount).contains(maxRetries) else {
+            throw DecodingProblem("maxRetries must be between 0 and \(IndexStatus.maxRetryCount)", at: .value("maxRetries"))
+        }
         maxDeletePercent = try c.decodeIfPresent(Int.self, forKey: .maxDeletePercent) ?? maxDeletePercent
         guard (0...100).contains(maxDeletePercent) else {
             throw DecodingProblem("maxDeletePercent must be between 0 and 100", at: .value("maxDeletePercent"))

@@ -5,6 +5,14 @@ public enum ActualState: String, Sendable, Hashable, CaseIterable {
 
 /// The observed state of one index of a document: one entry of a status file.
 public struct IndexStatus: Sendable, Hashable {
+    /// The largest ``retryCount``: a status file holding more is invalid, and counting
+    /// stops here (an orphan's failed delete goes on being retried at the longest backoff,
+    /// so its count would otherwise grow without end). 1,000,000 retries 15 minutes apart
+    /// take 28 years.
+    public static let maxRetryCount = 1_000_000
+    /// The longest ``errorMessage`` the controller writes, in bytes (DESIGN.md §4: 2 KiB).
+    public static let maxErrorMessageLength = 2_048
+
     /// What the index is.
     public var actualState: ActualState
     /// What the spec asked for when the controller last acted.
@@ -22,7 +30,8 @@ public struct IndexStatus: Sendable, Hashable {
     /// What was indexed (source blob and driver settings); for a failed entry, the revision
     /// whose operation failed.
     public var observedRevision: String?
-    /// Failures since the last success, retry request or new revision.
+    /// Failures since the last success, retry request or new revision, at most
+    /// ``maxRetryCount``.
     public var retryCount: Int
     /// When a failed operation is tried again.
     public var nextRetryAt: Timestamp?
@@ -133,50 +142,31 @@ public struct DocumentStatus: Sendable, Hashable {
         return .object(members)
     }
 
-    /// Reads a status file.
+    /// Reads a status file, checking every field as strictly as a spec is checked
+    /// (``StatusFileRules``): types, ranges, known states, index type names, ids, times,
+    /// the spec file's path, unknown fields and sizes. Nothing in the file can make later
+    /// arithmetic trap: every number is within its documented bound.
     ///
-    /// - Throws: ``StatusFileError`` naming what is wrong.
+    /// - Throws: ``StatusFileError`` naming the field and what is wrong with it.
     public init(fileText: String) throws(StatusFileError) {
-        guard let json = JSONValue(parsing: fileText) else { throw StatusFileError("not valid JSON") }
-        guard json["kind"]?.stringValue == Self.kind else { throw StatusFileError("kind is not \(Self.kind)") }
-        guard let id = json["documentId"]?.stringValue, Identifier.isValidID(id) else { throw StatusFileError("no valid documentId") }
-        func time(_ value: JSONValue?, _ field: String) throws(StatusFileError) -> Timestamp? {
-            guard let value, value != .null else { return nil }
-            guard let text = value.stringValue, let t = Timestamp(text) else { throw StatusFileError("\(field) is not an RFC 3339 time") }
-            return t
-        }
-        var indexes: [String: IndexStatus] = [:]
-        guard case .object(let entries)? = json["indexes"] else { throw StatusFileError("indexes is not an object") }
-        for (type, entry) in entries {
-            guard let actual = entry["actualState"]?.stringValue.flatMap(ActualState.init(rawValue:)),
-                  let desired = entry["desiredState"]?.stringValue.flatMap(DesiredState.init(rawValue:))
-            else { throw StatusFileError("indexes.\(type) has no valid actualState and desiredState") }
-            guard let updated = try time(entry["updatedAt"], "updatedAt"), let reconciled = try time(entry["lastReconciledAt"], "lastReconciledAt")
-            else { throw StatusFileError("indexes.\(type) has no updatedAt or lastReconciledAt") }
-            indexes[type] = IndexStatus(
-                actualState: actual, desiredState: desired, createdAt: try time(entry["createdAt"], "createdAt"),
-                updatedAt: updated, lastReconciledAt: reconciled, errorMessage: entry["errorMessage"]?.stringValue,
-                indexData: entry["indexData"] ?? .object([:]), observedRevision: entry["observedRevision"]?.stringValue,
-                retryCount: Int(entry["retryCount"]?.intValue ?? 0), nextRetryAt: try time(entry["nextRetryAt"], "nextRetryAt"),
-                terminalConfig: entry["terminalConfig"]?.stringValue)
-        }
-        var source: Source?
-        if let value = json["source"], value != .null { source = try Source(json: value) }
-        self.init(
-            documentId: id, collection: json["collection"]?.stringValue, specFile: json["specFile"]?.stringValue,
-            source: source, indexes: indexes, lastHandledRetryAt: try time(json["lastHandledRetryAt"], "lastHandledRetryAt"),
-            lastHandledRecreateAt: try time(json["lastHandledRecreateAt"], "lastHandledRecreateAt"))
+        self = try StatusFileRules.read(fileText)
     }
 }
 
 /// A status file that cannot be read. The controller reports it and treats the document as
 /// having no status, which re-runs its operations (they are idempotent).
 public struct StatusFileError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The field that is wrong (`indexes.graph.retryCount`), or `nil` for the whole file.
+    public var field: String?
     /// What is wrong.
     public var message: String
     /// Creates an error.
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
+    public init(_ message: String, field: String? = nil) {
+        self.field = field
+        self.message = message
+    }
+    /// `field: message`, or the message.
+    public var description: String { field.map { "\($0): \(message)" } ?? message }
 }
 
 extension Source {
@@ -193,13 +183,13 @@ extension Source {
     /// - Throws: ``StatusFileError`` for anything else, or a path or URI a spec could not hold.
     public init(json: JSONValue) throws(StatusFileError) {
         if let path = json["path"]?.stringValue {
-            if let problem = Source.pathProblem(path) { throw StatusFileError("source: \(problem)") }
+            if let problem = Source.pathProblem(path) { throw StatusFileError(problem, field: "source") }
             self = .path(path)
         } else if let uri = json["uri"]?.stringValue {
-            if let problem = Source.uriProblem(uri) { throw StatusFileError("source: \(problem)") }
+            if let problem = Source.uriProblem(uri) { throw StatusFileError(problem, field: "source") }
             self = .uri(uri, revision: json["revision"]?.stringValue)
         } else {
-            throw StatusFileError("source is not {\"path\"} or {\"uri\", \"revision\"}")
+            throw StatusFileError("must be {\"path\"} or {\"uri\", \"revision\"}", field: "source")
         }
     }
 }

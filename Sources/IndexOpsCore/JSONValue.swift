@@ -78,6 +78,15 @@ public enum JSONValue: Sendable, Hashable {
         self = value
     }
 
+    /// The first key that appears twice in one object of `text` (the parser above keeps the
+    /// last), or `nil`; `nil` too when `text` is not valid JSON.
+    public static func duplicateKey(in text: String) -> String? {
+        var parser = Parser(bytes: Array(text.utf8))
+        parser.noticeDuplicates = true
+        _ = parser.value(depth: 0)
+        return parser.duplicate
+    }
+
     /// The member of an object, or `nil`.
     public subscript(key: String) -> JSONValue? {
         if case .object(let members) = self { return members[key] }
@@ -102,6 +111,8 @@ public enum JSONValue: Sendable, Hashable {
     private struct Parser {
         let bytes: [UInt8]
         var index = 0
+        var noticeDuplicates = false
+        var duplicate: String?
 
         mutating func skipSpace() {
             while index < bytes.count, [0x20, 0x0A, 0x0D, 0x09].contains(bytes[index]) { index += 1 }
@@ -149,6 +160,7 @@ public enum JSONValue: Sendable, Hashable {
                     guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { return nil }
                     index += 1
                     guard let member = value(depth: depth + 1) else { return nil }
+                    if noticeDuplicates, duplicate == nil, members[key] != nil { duplicate = key }
                     members[key] = member
                     skipSpace()
                     guard index < bytes.count else { return nil }

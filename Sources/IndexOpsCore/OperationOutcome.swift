@@ -64,14 +64,34 @@ extension DocumentStatus {
         case (.failed(let failure), let action):
             if entry.actualState != .failed { entry.updatedAt = now }
             entry.actualState = .failed
-            entry.errorMessage = failure.message
+            entry.errorMessage = IndexStatus.capped(failure.message)
             if action == .create { entry.observedRevision = operation.revision }
-            entry.retryCount = entry.retryCount.addingClamped(1)
+            // Saturating: a count from a status file (or an importer) never traps.
+            entry.retryCount = entry.retryCount.addingRetry()
             entry.terminalConfig = failure.isTerminal ? settings.configFingerprint : nil
             entry.nextRetryAt = !failure.isTerminal && entry.retryCount < settings.maxRetries
                 ? now.adding(settings.backoff(afterFailures: entry.retryCount, jitter: jitter)) : nil
         }
         next.indexes[type] = entry
         return next
+    }
+}
+
+extension Int {
+    /// One more retry: `self + 1`, kept between 0 and ``IndexStatus/maxRetryCount``, so that a
+    /// count read from a status file (or an importer) never traps.
+    public func addingRetry() -> Int {
+        self >= IndexStatus.maxRetryCount ? IndexStatus.maxRetryCount : Swift.max(0, self) + 1
+    }
+}
+
+extension IndexStatus {
+    /// `message` cut to ``maxErrorMessageLength`` bytes (at a character boundary, with ` …`).
+    public static func capped(_ message: String) -> String {
+        guard message.utf8.count > maxErrorMessageLength else { return message }
+        var bytes = Array(message.utf8.prefix(maxErrorMessageLength - 4))
+        while let last = bytes.last, last & 0xC0 == 0x80 { bytes.removeLast() }
+        if let last = bytes.last, last >= 0xC0 { bytes.removeLast() }
+        return String(decoding: bytes, as: UTF8.self) + " …"
     }
 }

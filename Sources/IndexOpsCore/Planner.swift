@@ -48,6 +48,7 @@ public struct PlannedOperation: Sendable, Hashable, Comparable {
         case retryRequested = "retry requested"
         case interrupted = "interrupted operation"
         case configurationChanged = "configuration changed"
+        case statusInvalid = "status file was invalid"
         case declaredAbsent = "declared absent"
         case orphaned = "spec removed"
     }
@@ -122,7 +123,7 @@ public struct PlannerSettings: Sendable, Hashable {
     /// for 0 failures.
     public func backoff(afterFailures failures: Int, jitter: Double) -> Duration {
         guard failures > 0 else { return .zero }
-        let doublings = max(0, min(failures - 1, 30))
+        let doublings = min(failures - 1, 30)
         var delay = retryBackoff * (1 << doublings)
         if delay > maxRetryBackoff { delay = maxRetryBackoff }
         let ms = Double(delay.components.seconds) * 1_000 + Double(delay.components.attoseconds) / 1e15
@@ -194,14 +195,18 @@ public enum Planner {
     ///   - held: ids whose specs could not be read (a broken file, a duplicate, a bad
     ///     document): their indexes and statuses are left exactly as they are.
     ///   - actual: the status files, by id (at least those of `ids`).
+    ///   - rebuilding: ids whose status file is invalid (``StatusFileRules``); `actual` holds
+    ///     the last valid version from git history, if there is one. Every desired index of
+    ///     such a document is created again (creates are idempotent), every other index it
+    ///     records is deleted, and its file is written anew. An orphan's indexes are deleted.
     ///   - inFlight: indexes with an operation running in this controller now.
     ///   - now: the time of the pass.
     ///   - settings: retries, backoff, the brake.
     public static func plan(
         ids: [String]? = nil, desired: [String: DesiredDocument], held: Set<String>, actual: [String: DocumentStatus],
-        inFlight: Set<IndexKey> = [], now: Timestamp, settings: PlannerSettings
+        rebuilding: Set<String> = [], inFlight: Set<IndexKey> = [], now: Timestamp, settings: PlannerSettings
     ) -> ReconcilePlan {
-        plan(ids: ids, desired: desired, held: held, actual: actual,
+        plan(ids: ids, desired: desired, held: held, actual: actual, rebuilding: rebuilding,
              presentIndexes: { actual.values.reduce(0) { $0 + $1.indexes.values.count { $0.actualState == .present } } },
              inFlight: inFlight, now: now, settings: settings)
     }
@@ -210,9 +215,10 @@ public enum Planner {
     /// when the plan deletes a present index (the mass-delete brake).
     public static func plan(
         ids: [String]? = nil, desired: [String: DesiredDocument], held: Set<String>, actual: [String: DocumentStatus],
-        presentIndexes: () throws -> Int, inFlight: Set<IndexKey> = [], now: Timestamp, settings: PlannerSettings
+        rebuilding: Set<String> = [], presentIndexes: () throws -> Int, inFlight: Set<IndexKey> = [], now: Timestamp,
+        settings: PlannerSettings
     ) rethrows -> ReconcilePlan {
-        let ids = ids ?? Array(Set(desired.keys).union(held).union(actual.keys)).sorted()
+        let ids = ids ?? Array(Set(desired.keys).union(held).union(actual.keys).union(rebuilding)).sorted()
         func planAll(brake: Bool) -> ReconcilePlan {
             var plan = ReconcilePlan()
             for id in ids {
@@ -222,7 +228,8 @@ public enum Planner {
                     continue
                 }
                 plan.merge(planDocument(
-                    id: id, desired: desired[id], status: status, inFlight: inFlight, now: now, settings: settings, brake: brake))
+                    id: id, desired: desired[id], status: status, rebuild: rebuilding.contains(id), inFlight: inFlight,
+                    now: now, settings: settings, brake: brake))
             }
             return plan
         }
@@ -245,7 +252,7 @@ public enum Planner {
     }
 
     private static func planDocument(
-        id: String, desired: DesiredDocument?, status: DocumentStatus?, inFlight: Set<IndexKey>,
+        id: String, desired: DesiredDocument?, status: DocumentStatus?, rebuild: Bool, inFlight: Set<IndexKey>,
         now: Timestamp, settings: PlannerSettings, brake: Bool
     ) -> ReconcilePlan {
         var plan = ReconcilePlan()
@@ -280,9 +287,18 @@ public enum Planner {
                 plan.held[key] = ReconcilePlan.brakeHold
                 continue
             }
-            let decision = decide(
+            var decision = decide(
                 want: want, entry: entry, revision: desired?.revisions[type], orphan: desired == nil,
                 retryRequested: retryRequested, recreateRequested: recreateRequested, now: now, settings: settings)
+            if rebuild {
+                // What the invalid file said is not trusted: build a desired index again;
+                // delete one declared absent even if no valid version of the file recorded it.
+                if want == .present {
+                    decision = .run(.create, .statusInvalid)
+                } else if entry == nil, states[type] == .absent {
+                    decision = .run(.delete, .statusInvalid)
+                }
+            }
             switch decision {
             case .nothing:
                 break
@@ -308,8 +324,10 @@ public enum Planner {
             }
         }
         if next.indexes.isEmpty {
-            if status != nil { plan.intents[id] = .some(nil) }
-        } else if next != status {
+            // An orphan's invalid file with no valid version in history stays (and is
+            // reported): the indexes it may stand for are unknown.
+            if status != nil || (rebuild && desired != nil) { plan.intents[id] = .some(nil) }
+        } else if next != status || rebuild {
             plan.intents[id] = next
         }
         return plan
@@ -392,7 +410,7 @@ public enum Planner {
     /// attempt: it runs again at once the first time, after the usual backoff the next times,
     /// and is failed for good after `maxRetries` (DESIGN.md §4).
     private static func interrupted(_ entry: IndexStatus, action: IndexOperationKind, now: Timestamp, settings: PlannerSettings) -> Decision {
-        let attempts = entry.retryCount.addingClamped(1)
+        let attempts = entry.retryCount.addingRetry()
         guard attempts < settings.maxRetries else {
             return .fail("interrupted \(attempts) times (the controller stopped while it ran); add a retry annotation to try again")
         }
@@ -424,7 +442,7 @@ public enum Planner {
         if action == .create { next.observedRevision = revision }
         switch reason {
         case .retry: break
-        case .interrupted: next.retryCount = next.retryCount.addingClamped(1)
+        case .interrupted: next.retryCount = next.retryCount.addingRetry()
         default: next.retryCount = 0
         }
         return next
@@ -443,12 +461,4 @@ extension ReconcilePlan {
 extension Timestamp {
     /// Earlier than any time an annotation can hold.
     static let distantPast = Timestamp(secondsSinceEpoch: -62_135_596_800)
-}
-
-extension Int {
-    /// `self + n`, stopping at `Int.max` instead of trapping: counts read from files are input.
-    public func addingClamped(_ n: Int) -> Int {
-        let (sum, overflow) = addingReportingOverflow(n)
-        return overflow ? (n > 0 ? .max : .min) : sum
-    }
 }

@@ -15,7 +15,9 @@ public enum Daemon {
     /// - Throws: ``IndexOpsError`` for an unreadable webhook secret or a bad listen address;
     ///   the reconciler's errors when the repository cannot be opened; the server's when it
     ///   cannot bind.
-    public static func run(_ settings: DaemonSettings, logger: Logger) async throws {
+    /// - Parameter redactor: the secrets of `settings` (``Redactor/init(loading:environment:)``),
+    ///   redacted from every HTTP response.
+    public static func run(_ settings: DaemonSettings, logger: Logger, redactor: Redactor) async throws {
         let config = settings.config
         guard let address = ListenAddress(config.server.listen) else {
             throw IndexOpsError("server.listen: \"\(config.server.listen)\" is not host:port")
@@ -26,7 +28,8 @@ public enum Daemon {
         let metrics = DaemonMetrics()
         let loop = ReconcileLoop(reconciler: reconciler, config: config, grace: settings.shutdownGrace, state: state, metrics: metrics, logger: logger)
         let router = HTTPRoutes.router(
-            reconciler: reconciler, loop: loop, state: state, metrics: metrics, config: config, webhook: webhook, logger: logger)
+            reconciler: reconciler, loop: loop, state: state, metrics: metrics, config: config, webhook: webhook, redactor: redactor,
+            logger: logger)
         if webhook == nil { logger.notice("The webhook is off: no server.webhookSecretFile is configured") }
         let app = Application(
             router: router,

@@ -11,7 +11,7 @@ import Prometheus
 /// |---|---|---|
 /// | `indexops_pass_duration_seconds` | histogram | |
 /// | `indexops_passes_total` | counter | `result`: idle, ok, problems, error |
-/// | `indexops_indexes` | gauge | `type`, `state` |
+/// | `indexops_indexes` | gauge | `type` (a configured type, or `_unconfigured`), `state` |
 /// | `indexops_operations_total` | counter | `type`, `action`, `result`: succeeded, failed |
 /// | `indexops_retries_total` | counter | |
 /// | `indexops_spec_errors` | gauge | |
@@ -73,10 +73,23 @@ final class DaemonMetrics: Sendable {
         if isGit { Counter(label: "indexops_git_failures_total").increment() }
     }
 
-    /// Sets the indexes gauge from the counts: every state of every type seen, zeros included.
+    /// The `type` label of the indexes of a type the configuration does not define (a status
+    /// entry left from a removed type, or a hand edit): not a valid type name, so it never
+    /// collides with one.
+    static let unconfiguredType = "_unconfigured"
+
+    /// Sets the indexes gauge from the counts: every state of every configured type, zeros
+    /// included; the entries of other types are counted under ``unconfiguredType``, so that the
+    /// number of series is bounded by the configuration, never by what the repository holds.
     func record(counts summary: [String: [ActualState: Int]], types: some Sequence<String>) {
-        var counts = summary
-        for type in types where counts[type] == nil { counts[type] = [:] }
+        var counts: [String: [ActualState: Int]] = [:]
+        for type in types { counts[type] = [:] }
+        let configured = Set(counts.keys)
+        for (type, byState) in summary {
+            for (state, n) in byState {
+                counts[configured.contains(type) ? type : Self.unconfiguredType, default: [:]][state, default: 0] += n
+            }
+        }
         for (type, byState) in counts {
             for state in ActualState.allCases {
                 Gauge(label: "indexops_indexes", dimensions: [("type", type), ("state", state.rawValue)]).record(byState[state] ?? 0)

@@ -26,18 +26,20 @@ public struct JSONLogHandler: LogHandler {
     }
 
     /// Writes one line.
-    public func log(
-        level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?, source: String,
-        file: String, function: String, line: UInt
-    ) {
+    public func log(event: LogEvent) {
         var object: [String: JSONValue] = [:]
-        for (key, value) in metadata.merging(explicit ?? [:], uniquingKeysWith: { $1 }) {
+        var fields = metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 })
+        if let error = event.error {
+            fields["error.message"] = .string(String(describing: error))
+            fields["error.type"] = .string(String(reflecting: type(of: error)))
+        }
+        for (key, value) in fields {
             object[["time", "level", "label", "message"].contains(key) ? "field_" + key : key] = Self.json(value)
         }
         object["time"] = .string(Timestamp(secondsSinceEpoch: Date().timeIntervalSince1970).text)
-        object["level"] = .string(level.rawValue)
+        object["level"] = .string(event.level.rawValue)
         object["label"] = .string(label)
-        object["message"] = .string(message.description)
+        object["message"] = .string(event.message.description)
         // canonicalText is indented; a log line is one line.
         let line = Self.compact(.object(object)) + "\n"
         FileHandle.standardError.write(Data(line.utf8))

@@ -55,7 +55,7 @@ struct Create: AsyncParsableCommand {
         let path = try await service.createDocumentIndexes(
             documentId: document, user: user.resolve(service), indexTypes: types.list, collection: collection,
             source: source, revision: revision)
-        print("declared \(document) in \(path); the next reconcile pass creates its indexes")
+        Output.line("declared \(document) in \(path); the next reconcile pass creates its indexes")
     }
 }
 
@@ -80,7 +80,7 @@ struct Delete: AsyncParsableCommand {
     func run() async throws {
         let service = try Controller.service(repo: global.repo, configFile: global.config)
         try await service.deleteDocumentIndexes(documentId: document, indexTypes: types.list, user: user.resolve(service))
-        print("declared \(types.list?.joined(separator: ", ") ?? "every index") of \(document) absent; the next reconcile pass deletes them")
+        Output.line("declared \(types.list?.joined(separator: ", ") ?? "every index") of \(document) absent; the next reconcile pass deletes them")
     }
 }
 
@@ -100,7 +100,7 @@ struct Retry: AsyncParsableCommand {
 
     func run() async throws {
         try await request.run { try await $0.retryFailedIndexes(documentId: $1, user: $2) }
-        print("asked for a retry of \(request.document)'s failed indexes")
+        Output.line("asked for a retry of \(request.document)'s failed indexes")
     }
 }
 
@@ -120,7 +120,7 @@ struct Recreate: AsyncParsableCommand {
 
     func run() async throws {
         try await request.run { try await $0.forceRecreateIndexes(documentId: $1, user: $2) }
-        print("asked for \(request.document)'s indexes to be rebuilt")
+        Output.line("asked for \(request.document)'s indexes to be rebuilt")
     }
 }
 
@@ -155,6 +155,6 @@ struct Cleanup: AsyncParsableCommand {
     func run() async throws {
         let service = try Controller.service(repo: global.repo, configFile: global.config)
         try await service.cleanupDocumentIndexes(documentId: document, user: user.resolve(service))
-        print("removed \(document)'s spec; the next reconcile pass deletes its indexes and status")
+        Output.line("removed \(document)'s spec; the next reconcile pass deletes its indexes and status")
     }
 }

@@ -47,12 +47,10 @@ struct GlobalOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error or critical.", valueName: "level"))
     var logLevel: String?
 
-    /// A logger to standard error at `--log-level`, or `level` when it is not given.
+    /// A logger to standard error at `--log-level`, or `level` when it is not given: text
+    /// lines, secrets redacted, control characters escaped (``Output/logger(level:)``).
     func logger(default level: Logger.Level) -> Logger {
-        let chosen = logLevel.flatMap(Logger.Level.init(rawValue:)) ?? level
-        var logger = Logger(label: "indexops") { StreamLogHandler.standardError(label: $0) }
-        logger.logLevel = chosen
-        return logger
+        Output.logger(level: logLevel.flatMap(Logger.Level.init(rawValue:)) ?? level)
     }
 
     func validate() throws {
@@ -67,3 +65,23 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     case table
     case json
 }
+
+/// A command that takes ``GlobalOptions``: before it runs, the secrets of its `--config` are
+/// loaded into ``Output``'s redactor.
+protocol CommandWithGlobalOptions {
+    var globalOptions: GlobalOptions { get }
+}
+
+extension Init: CommandWithGlobalOptions { var globalOptions: GlobalOptions { global } }
+extension Validate: CommandWithGlobalOptions { var globalOptions: GlobalOptions { global } }
+extension Create: CommandWithGlobalOptions { var globalOptions: GlobalOptions { global } }
+extension Delete: CommandWithGlobalOptions { var globalOptions: GlobalOptions { global } }
+extension Status: CommandWithGlobalOptions { var globalOptions: GlobalOptions { global } }
+extension Retry: CommandWithGlobalOptions { var globalOptions: GlobalOptions { request.global } }
+extension Recreate: CommandWithGlobalOptions { var globalOptions: GlobalOptions { request.global } }
+extension Cleanup: CommandWithGlobalOptions { var globalOptions: GlobalOptions { global } }
+extension History: CommandWithGlobalOptions { var globalOptions: GlobalOptions { global } }
+extension Plan: CommandWithGlobalOptions { var globalOptions: GlobalOptions { global } }
+extension Reconcile: CommandWithGlobalOptions { var globalOptions: GlobalOptions { global } }
+extension Search: CommandWithGlobalOptions { var globalOptions: GlobalOptions { global } }
+extension Run: CommandWithGlobalOptions { var globalOptions: GlobalOptions { global } }

@@ -8,9 +8,15 @@ import YAML
 /// No Swift error description or backtrace reaches the user.
 @main
 enum IndexopsMain {
+    /// The `--config` of a command that takes ``GlobalOptions``; `.some(nil)`: none given.
+    private static func configFile(of command: any ParsableCommand) -> String?? {
+        (command as? any CommandWithGlobalOptions).map { $0.globalOptions.config }
+    }
+
     static func main() async {
         do {
             var command = try Indexops.parseAsRoot()
+            if let configFile = Self.configFile(of: command) { Output.useSecrets(ofConfiguration: configFile) }
             if var command = command as? any AsyncParsableCommand {
                 try await command.run()
             } else {
@@ -23,26 +29,12 @@ enum IndexopsMain {
             exit(2)
         } catch let error as YAMLError {
             Terminal.error(error.description)
-            if !error.snippet.isEmpty { Terminal.error(error.snippet) }
+            if !error.snippet.isEmpty { Terminal.errorLines(error.snippet) }
             exit(2)
         } catch {
             if Indexops.exitCode(for: error) == .success { Indexops.exit(withError: error) }
-            Terminal.error(Indexops.fullMessage(for: error))
+            Terminal.errorLines(Indexops.fullMessage(for: error))
             exit(2)
         }
-    }
-}
-
-/// Writing to standard error.
-enum Terminal {
-    /// Writes a line to standard error.
-    static func error(_ line: String) {
-        FileHandle.standardError.write(Data((line + "\n").utf8))
-    }
-
-    /// Writes a summary or note to standard error, keeping standard output for results.
-    static func note(_ line: String) {
-        fflush(nil)
-        error(line)
     }
 }

@@ -23,8 +23,8 @@ struct Init: AsyncParsableCommand {
 
     func run() async throws {
         let written = try Scaffold.create(repo: global.repo, config: global.config, user: user.user)
-        for path in written { print("wrote \(path)") }
-        if written.isEmpty { print("nothing to do: the files exist") }
-        print("next: indexops validate, then indexops reconcile --once")
+        for path in written { Output.line("wrote \(path)") }
+        if written.isEmpty { Output.line("nothing to do: the files exist") }
+        Output.line("next: indexops validate, then indexops reconcile --once")
     }
 }

@@ -30,7 +30,7 @@ struct Reconcile: AsyncParsableCommand {
     @Flag(help: "Run one pass and exit.")
     var once = false
 
-    @Flag(help: "Plan only: commit nothing, run no operation.")
+    @Flag(help: "Plan only: fetch, then commit, push and run nothing; the local branch and files stay as they are.")
     var dryRun = false
 
     @Flag(help: "Delete past the mass-delete brake in this pass (maxDeletePercent).")
@@ -74,9 +74,12 @@ struct Plan: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show what a reconcile pass would do, without doing it.",
         discussion: """
-            Reads the specs and statuses of the branch head (after a fetch, when a remote is \
-            configured) and prints the operations a pass would run, what it would hold back \
-            and why, and the spec problems it found.
+            Fetches the remote (when one is configured) and reads the specs and statuses that \
+            the next pass would see, then prints the operations it would run, what it would \
+            hold back and why, and the problems it found. Like `git fetch`, only the \
+            remote-tracking branch moves: the local branch, the work tree and the status files \
+            stay as they are; nothing is committed or pushed. An unreachable remote is an \
+            error (exit 2), not a stale plan.
 
             Examples:
               indexops plan

@@ -7,9 +7,9 @@ enum Report {
     static func print(_ report: PassReport, as format: OutputFormat, dryRun: Bool) throws {
         switch format {
         case .json:
-            Swift.print(json(report, dryRun: dryRun).canonicalText)
+            Output.document(json(report, dryRun: dryRun).canonicalText)
         case .table:
-            for line in table(report, dryRun: dryRun) { Swift.print(line) }
+            for line in table(report, dryRun: dryRun) { Output.line(line) }
         }
     }
 
@@ -99,7 +99,10 @@ extension PassReport {
 
 /// Plain text tables with aligned columns.
 enum Table {
+    /// The rows as lines; each cell on one line (``DisplayText/line(_:)``), so that a
+    /// newline in a value cannot break the table or forge a line.
     static func render(_ rows: [[String]]) -> [String] {
+        let rows = rows.map { $0.map(DisplayText.line) }
         guard let width = rows.first?.count else { return [] }
         let widths = (0..<width).map { column in rows.map { $0[column].count }.max() ?? 0 }
         return rows.map { row in

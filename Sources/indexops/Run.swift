@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import IndexOpsController
 import IndexOpsCore
 import IndexOpsDaemon
 import Logging
@@ -61,15 +62,15 @@ struct Run: AsyncParsableCommand {
         flags.logLevel = global.logLevel
         flags.shutdownGrace = shutdownGrace
         let settings = try DaemonSettings.resolve(repo: global.repo, flags: flags, environment: ProcessInfo.processInfo.environment)
+        // The flags and variables may name other secret files than --config did.
+        let redactor = Redactor(loading: settings.config)
+        Output.use(redactor)
         if printConfig {
-            print(settings.printable.canonicalText)
+            Output.document(settings.printable.canonicalText)
             return
         }
-        let format = settings.logFormat
-        var logger = Logger(label: "indexops") { label in
-            format == .json ? JSONLogHandler(label: label) as any LogHandler : StreamLogHandler.standardError(label: label)
-        }
-        logger.logLevel = settings.logLevel
-        try await Daemon.run(settings, logger: logger)
+        let logger = IndexOpsLogging.logger(format: settings.logFormat, level: settings.logLevel, redactor: redactor)
+        Output.warnAboutShortSecrets(redactor, logger: logger)
+        try await Daemon.run(settings, logger: logger, redactor: redactor)
     }
 }

@@ -44,7 +44,7 @@ struct Search: AsyncParsableCommand {
             query, type: type, collection: collection, limit: limit, repo: global.repo, configFile: global.config)
         switch output {
         case .json:
-            print(JSONValue.object([
+            Output.document(JSONValue.object([
                 "indexType": .string(type),
                 "query": .string(query),
                 "hits": .array(hits.map { hit in
@@ -65,7 +65,7 @@ struct Search: AsyncParsableCommand {
                 rows.append([String(format: "%.3f", hit.score), hit.documentId, hit.collection ?? "-",
                              text.count > 80 ? String(text.prefix(79)) + "…" : text])
             }
-            for line in Table.render(rows) { print(line) }
+            for line in Table.render(rows) { Output.line(line) }
         }
     }
 }

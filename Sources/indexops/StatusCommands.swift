@@ -31,44 +31,44 @@ struct Status: AsyncParsableCommand {
         if let document {
             guard let status = try await service.documentIndexStatus(documentId: document) else {
                 if let declared = try await service.declaration(of: document) {
-                    print("\(document) is declared in \(declared.file):\(declared.line) and not reconciled yet")
+                    Output.line("\(document) is declared in \(declared.file):\(declared.line) and not reconciled yet")
                     return
                 }
                 throw IndexOpsError("unknown document \(document): it has no spec and no status")
             }
             switch output {
-            case .json: print(StatusViews.document(status).canonicalText)
+            case .json: Output.document(StatusViews.document(status).canonicalText)
             case .table:
-                print("document:   \(status.documentId)")
-                print("collection: \(status.collection ?? "-")")
-                print("spec:       \(status.specFile ?? "-")")
-                print("")
-                for line in Table.render(StatusTables.header + StatusTables.rows(status, withDocument: false)) { print(line) }
+                Output.line("document:   \(status.documentId)")
+                Output.line("collection: \(status.collection ?? "-")")
+                Output.line("spec:       \(status.specFile ?? "-")")
+                Output.line("")
+                for line in Table.render(StatusTables.header + StatusTables.rows(status, withDocument: false)) { Output.line(line) }
             }
             return
         }
         if let collection {
             let statuses = try await service.collectionIndexStatus(collection: collection)
             switch output {
-            case .json: print(StatusViews.collection(collection, statuses).canonicalText)
+            case .json: Output.document(StatusViews.collection(collection, statuses).canonicalText)
             case .table:
                 guard !statuses.isEmpty else {
                     Terminal.note("no document of collection \(collection) has a status")
                     return
                 }
                 let rows = statuses.flatMap { StatusTables.rows($0, withDocument: true) }
-                for line in Table.render([["DOCUMENT"] + StatusTables.header[0]] + rows) { print(line) }
+                for line in Table.render([["DOCUMENT"] + StatusTables.header[0]] + rows) { Output.line(line) }
             }
             return
         }
         let summary = try await service.systemIndexSummary()
         let view = StatusViews.system(summary)
         switch output {
-        case .json: print(view.canonicalText)
+        case .json: Output.document(view.canonicalText)
         case .table:
             let states = ActualState.allCases.map(\.rawValue)
-            print("\(summary.documents) document\(summary.documents == 1 ? "" : "s"), \(view["indexes"]?["total"]?.intValue ?? 0) indexes")
-            print("")
+            Output.line("\(summary.documents) document\(summary.documents == 1 ? "" : "s"), \(view["indexes"]?["total"]?.intValue ?? 0) indexes")
+            Output.line("")
             var rows = [["INDEX TYPE"] + states.map { $0.uppercased() }]
             if case .object(let byType)? = view["indexes"]?["byType"] {
                 for type in byType.keys.sorted() {
@@ -76,14 +76,14 @@ struct Status: AsyncParsableCommand {
                 }
             }
             rows.append(["all"] + states.map { String(view["indexes"]?["byState"]?[$0]?.intValue ?? 0) })
-            for line in Table.render(rows) { print(line) }
+            for line in Table.render(rows) { Output.line(line) }
             if case .array(let failed)? = view["failed"], !failed.isEmpty {
-                print("")
-                print("failed:")
+                Output.line("")
+                Output.line("failed:")
                 for item in failed {
                     let id = item["documentId"]?.stringValue ?? ""
                     let type = item["indexType"]?.stringValue ?? ""
-                    print("  \(id)/\(type): \(item["errorMessage"]?.stringValue ?? "") (retries: \(item["retryCount"]?.intValue ?? 0))")
+                    Output.line("  \(id)/\(type): \(item["errorMessage"]?.stringValue ?? "") (retries: \(item["retryCount"]?.intValue ?? 0))")
                 }
             }
         }
@@ -132,7 +132,7 @@ struct History: AsyncParsableCommand {
         let formatter = ISO8601DateFormatter()
         switch output {
         case .json:
-            print(JSONValue.array(items.map { item in
+            Output.document(JSONValue.array(items.map { item in
                 .object([
                     "time": .string(formatter.string(from: item.time)), "commit": .string(item.commit), "author": .string(item.author),
                     "indexType": .string(item.indexType), "from": .string(item.from), "to": .string(item.to),
@@ -145,7 +145,7 @@ struct History: AsyncParsableCommand {
                 rows.append([formatter.string(from: item.time), String(item.commit.prefix(7)), item.author, item.indexType,
                              "\(item.from) -> \(item.to)", item.errorMessage ?? ""])
             }
-            for line in Table.render(rows) { print(line) }
+            for line in Table.render(rows) { Output.line(line) }
         }
     }
 }

@@ -51,11 +51,13 @@ struct Validate: AsyncParsableCommand {
         case .json:
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            Output.document(String(decoding: try encoder.encode(report), as: UTF8.self))
         case .table:
             for diagnostic in report.diagnostics {
-                print(diagnostic)
-                if snippets, !diagnostic.snippet.isEmpty { print(diagnostic.snippet) }
+                Output.line(diagnostic.description)
+                if snippets, !diagnostic.snippet.isEmpty {
+                    for line in diagnostic.snippet.split(separator: "\n") { Output.line(String(line)) }
+                }
             }
             Terminal.note(summary(report))
         }

@@ -313,7 +313,7 @@ struct StatusFileTests {
 
     @Test func brokenStatusFilesAreNamed() {
         #expect(throws: StatusFileError("not valid JSON")) { try DocumentStatus(fileText: "{") }
-        #expect(throws: StatusFileError("kind is not DocumentIndexStatus")) { try DocumentStatus(fileText: "{}") }
+        #expect(throws: StatusFileError("must be \"indexops/v1\"", field: "apiVersion")) { try DocumentStatus(fileText: "{}") }
     }
 }
 
