@@ -16,6 +16,9 @@ public final class Repository {
     /// person's push exactly between our fetch and our push.
     var beforePushAttempt: ((Int) throws -> Void)?
 
+    /// The objects of the commit being made, while `writingOnePack` runs.
+    var staging: StagedObjects?
+
     private init(_ pointer: OpaquePointer) {
         self.pointer = pointer
     }

@@ -106,11 +106,17 @@ extension Repository {
 
     /// Re-creates the commits of `local` that are not in `upstream`, oldest first, on top
     /// of `upstream`, each with the same path changes, message and author. A commit whose
-    /// changes are already upstream is dropped (never an empty commit). Moves no reference.
+    /// changes are already upstream is dropped (never an empty commit). The new trees and
+    /// commits are written as one pack (`writingOnePack`). Moves no reference.
     func replay(_ local: OID, onto upstream: OID, ownedPrefix: String) throws -> (head: OID, count: Int) {
+        var count = 0
+        let head = try writingOnePack { try replayCommits(local, onto: upstream, ownedPrefix: ownedPrefix, count: &count) }
+        return (head ?? upstream, count)
+    }
+
+    private func replayCommits(_ local: OID, onto upstream: OID, ownedPrefix: String, count: inout Int) throws -> OID {
         let prefix = try Self.normalized(ownedPrefix, allowRoot: false)
         var base = upstream
-        var count = 0
         for id in try commits(from: local, excluding: upstream, oldestFirst: true) {
             let commit = try lookupCommit(id)
             guard git_commit_parentcount(commit.pointer) == 1 else {
@@ -142,7 +148,7 @@ extension Repository {
             )
             count += 1
         }
-        return (base, count)
+        return base
     }
 
     /// The commits reachable from `tip` but not from `excluded`, in topological order.
