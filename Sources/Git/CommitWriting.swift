@@ -32,7 +32,8 @@ extension Repository {
     /// The new objects (blobs, the rewritten trees, the commit) are made in memory and
     /// written as one pack, fsynced with its index and the pack folder, before the branch
     /// moves; no loose object is written. A crash leaves the branch where it was, perhaps
-    /// with a pack that nothing names yet.
+    /// with a pack that nothing names yet. When `objects/pack` holds more than `packLimit`
+    /// packs, the commit first consolidates them.
     ///
     /// - Parameters:
     ///   - parent: the branch head the caller read (`nil`: the branch has no commit yet).

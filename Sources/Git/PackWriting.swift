@@ -9,6 +9,9 @@ extension Repository {
     /// after this returns, so a crash leaves either nothing new or a durable pack that no
     /// reference names yet (which git accepts).
     ///
+    /// First, when the pack folder holds more than `packLimit` packs, consolidates them
+    /// (`consolidatePacks`).
+    ///
     /// - Parameter body: makes the objects (through `writeBlob`, `apply`, `writeCommit`)
     ///   and returns the new tip, or `nil` when there is nothing to write.
     /// - Returns: what `body` returned.
@@ -17,6 +20,9 @@ extension Repository {
             fatalError("Repository.writingOnePack: nested calls (one pack per commit is written at the outermost)")
         }
         let folder = try packFolder()
+        if folder.packCount() > packLimit {
+            try consolidatePacks(in: folder)
+        }
         let staged = try StagedObjects(objectsDirectory: folder.objectsDirectory)
         var own: OpaquePointer?
         try call("git_repository_odb") { git_repository_odb(&own, pointer) }

@@ -16,11 +16,19 @@ public final class Repository {
     /// person's push exactly between our fetch and our push.
     var beforePushAttempt: ((Int) throws -> Void)?
 
+    /// When a commit finds more packs than this in `objects/pack`, it first consolidates
+    /// them (see `consolidatePacks`); `defaultPackLimit` unless changed.
+    public var packLimit = Repository.defaultPackLimit
+
     /// The objects of the commit being made, while `writingOnePack` runs.
     var staging: StagedObjects?
 
+    /// The `PackRemovals.generation` that this handle's object database has caught up with.
+    var seenPackRemovals: Int
+
     private init(_ pointer: OpaquePointer) {
         self.pointer = pointer
+        self.seenPackRemovals = PackRemovals.generation.load(ordering: .acquiring)
     }
 
     deinit { git_repository_free(pointer) }
@@ -210,6 +218,7 @@ public final class Repository {
     // MARK: Objects
 
     func lookupCommit(_ id: OID) throws -> CommitHandle {
+        releaseRemovedPacks()
         var raw = id.raw
         var commit: OpaquePointer?
         try call("git_commit_lookup") { git_commit_lookup(&commit, pointer, &raw) }
@@ -224,6 +233,7 @@ public final class Repository {
     }
 
     func lookupTree(_ id: OID) throws -> TreeHandle {
+        releaseRemovedPacks()
         var raw = id.raw
         var tree: OpaquePointer?
         try call("git_tree_lookup") { git_tree_lookup(&tree, pointer, &raw) }

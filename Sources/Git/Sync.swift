@@ -153,6 +153,7 @@ extension Repository {
 
     /// The commits reachable from `tip` but not from `excluded`, in topological order.
     func commits(from tip: OID, excluding excluded: OID?, oldestFirst: Bool) throws -> [OID] {
+        releaseRemovedPacks()
         var walk: OpaquePointer?
         try call("git_revwalk_new") { git_revwalk_new(&walk, pointer) }
         let handle = RevwalkHandle(walk!)

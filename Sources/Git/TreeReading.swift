@@ -159,6 +159,7 @@ extension Repository {
     /// The bytes of blob `id`.
     /// - Throws: `GitError` `.notFound` when there is no blob with that id.
     public func readBlob(_ id: OID) throws -> Data {
+        releaseRemovedPacks()
         var raw = id.raw
         var blob: OpaquePointer?
         try call("git_blob_lookup") { git_blob_lookup(&blob, pointer, &raw) }
