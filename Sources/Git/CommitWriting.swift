@@ -29,6 +29,12 @@ extension Repository {
     /// commit with a compare-and-swap. Every path not in `edits` keeps its entry: only the
     /// trees on the edited paths are rewritten (libgit2's tree update).
     ///
+    /// The new objects (blobs, the rewritten trees, the commit) are made in memory and
+    /// written as one pack, fsynced with its index and the pack folder, before the branch
+    /// moves; no loose object is written. A crash leaves the branch where it was, perhaps
+    /// with a pack that nothing names yet. When `objects/pack` holds more than `packLimit`
+    /// packs, the commit first consolidates them.
+    ///
     /// - Parameters:
     ///   - parent: the branch head the caller read (`nil`: the branch has no commit yet).
     ///   - committer: defaults to `author`.
@@ -45,6 +51,17 @@ extension Repository {
         author: Signature,
         committer: Signature? = nil
     ) throws -> OID? {
+        let written = try writingOnePack {
+            try writeCommit(edits, parent: parent, message: message, author: author, committer: committer ?? author)
+        }
+        guard let id = written else { return nil }
+        try moveReference("refs/heads/" + branch, from: parent, to: id, message: "indexops: commit")
+        return id
+    }
+
+    /// Writes the blobs, trees and commit of `edits` on top of `parent`; `nil` when the
+    /// edits change nothing. Moves no reference.
+    private func writeCommit(_ edits: [PathEdit], parent: OID?, message: String, author: Signature, committer: Signature) throws -> OID? {
         let base = try parent.map { try tree(ofCommit: $0) } ?? lookupTree(emptyTreeID())
         var seen = Set<String>()
         var updates: [TreeUpdate] = []
@@ -72,13 +89,12 @@ extension Repository {
         }
         let newTree = try apply(updates, to: base)
         if newTree == base.id { return nil }
-        let id = try writeCommit(tree: newTree, parents: parent.map { [$0] } ?? [], message: message, author: author, committer: committer ?? author)
-        try moveReference("refs/heads/" + branch, from: parent, to: id, message: "indexops: commit")
-        return id
+        return try writeCommit(tree: newTree, parents: parent.map { [$0] } ?? [], message: message, author: author, committer: committer)
     }
 
-    /// Writes `contents` as a blob.
+    /// Writes `contents` as a blob: into memory inside `writingOnePack`, else loose.
     func writeBlob(_ contents: Data) throws -> OID {
+        if let staging { return try staging.writeBlob(contents) }
         var oid = git_oid()
         _ = try contents.withUnsafeBytes { bytes in
             try call("git_blob_create_from_buffer") {

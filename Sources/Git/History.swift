@@ -27,6 +27,7 @@ extension Repository {
     /// - Parameter limit: at most this many entries.
     public func history(of path: String, from commit: OID, limit: Int? = nil) throws -> [HistoryEntry] {
         let clean = try Self.normalized(path, allowRoot: false)
+        releaseRemovedPacks()
         var walk: OpaquePointer?
         try call("git_revwalk_new") { git_revwalk_new(&walk, pointer) }
         let handle = RevwalkHandle(walk!)

@@ -32,8 +32,19 @@ public final class Repository {
     /// `nil`: no limit.
     public var workTreeFileLimit: BlobSizeLimit?
 
+    /// When a commit finds more packs than this in `objects/pack`, it first consolidates
+    /// them (see `consolidatePacks`); `defaultPackLimit` unless changed.
+    public var packLimit = Repository.defaultPackLimit
+
+    /// The objects of the commit being made, while `writingOnePack` runs.
+    var staging: StagedObjects?
+
+    /// The `PackRemovals.generation` that this handle's object database has caught up with.
+    var seenPackRemovals: Int
+
     private init(_ pointer: OpaquePointer) {
         self.pointer = pointer
+        self.seenPackRemovals = PackRemovals.generation.load(ordering: .acquiring)
     }
 
     deinit { git_repository_free(pointer) }
@@ -229,6 +240,7 @@ public final class Repository {
     // MARK: Objects
 
     func lookupCommit(_ id: OID) throws -> CommitHandle {
+        releaseRemovedPacks()
         var raw = id.raw
         var commit: OpaquePointer?
         try call("git_commit_lookup") { git_commit_lookup(&commit, pointer, &raw) }
@@ -245,6 +257,7 @@ public final class Repository {
 
     func lookupTree(_ id: OID) throws -> TreeHandle {
         counters.treesRead += 1
+        releaseRemovedPacks()
         var raw = id.raw
         var tree: OpaquePointer?
         try call("git_tree_lookup") { git_tree_lookup(&tree, pointer, &raw) }

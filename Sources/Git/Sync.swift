@@ -234,12 +234,18 @@ extension Repository {
 
     /// Re-creates `commits` (oldest first) on top of `upstream`, each with the same path
     /// changes, message and author. A commit whose changes are already upstream is dropped
-    /// (never an empty commit). Moves no reference.
+    /// (never an empty commit). The new trees and commits are written as one pack
+    /// (`writingOnePack`). Moves no reference.
     /// - Throws: `.notReplayable` for a merge or a change outside `ownedPrefix`.
     func replay(_ commits: [OID], onto upstream: OID, ownedPrefix: String) throws -> (head: OID, count: Int) {
+        var count = 0
+        let head = try writingOnePack { try replayCommits(commits, onto: upstream, ownedPrefix: ownedPrefix, count: &count) }
+        return (head ?? upstream, count)
+    }
+
+    private func replayCommits(_ commits: [OID], onto upstream: OID, ownedPrefix: String, count: inout Int) throws -> OID {
         let prefix = try Self.normalized(ownedPrefix, allowRoot: false)
         var base = upstream
-        var count = 0
         for id in commits {
             let commit = try lookupCommit(id)
             guard git_commit_parentcount(commit.pointer) == 1 else {
@@ -272,12 +278,13 @@ extension Repository {
             )
             count += 1
         }
-        return (base, count)
+        return base
     }
 
     /// The commits reachable from `tip` but not from `hidden` (nor from `alsoHiding`, whose
     /// ids may be gone from the object database), in topological order.
     func commits(from tip: OID, hiding hidden: [OID], alsoHiding optional: [OID] = [], oldestFirst: Bool) throws -> [OID] {
+        releaseRemovedPacks()
         var walk: OpaquePointer?
         try call("git_revwalk_new") { git_revwalk_new(&walk, pointer) }
         let handle = RevwalkHandle(walk!)

@@ -207,6 +207,7 @@ extension Repository {
     /// - Throws: `GitError` `.notFound` when there is no blob with that id.
     public func readBlob(_ id: OID) throws -> Data {
         counters.blobsRead += 1
+        releaseRemovedPacks()
         var raw = id.raw
         var blob: OpaquePointer?
         try call("git_blob_lookup") { git_blob_lookup(&blob, pointer, &raw) }

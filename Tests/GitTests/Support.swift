@@ -6,8 +6,12 @@ import Testing
 struct Scratch {
     let path: String
 
-    init() throws {
-        var template = Array((NSTemporaryDirectory() + "/indexops-git-XXXXXX").utf8CString)
+    /// - Parameter inMemory: in `/dev/shm` (a tmpfs: an fsync costs nothing) when it is a
+    ///   writable folder, for tests that commit hundreds of times and check counts, not
+    ///   durability; else in the temporary folder.
+    init(inMemory: Bool = false) throws {
+        let base = inMemory && access("/dev/shm", W_OK) == 0 ? "/dev/shm" : NSTemporaryDirectory()
+        var template = Array((base + "/indexops-git-XXXXXX").utf8CString)
         guard mkdtemp(&template) != nil else { throw Failure("mkdtemp failed") }
         let bytes = template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
         path = URL(fileURLWithPath: String(decoding: bytes, as: UTF8.self)).standardizedFileURL.path
@@ -19,8 +23,8 @@ struct Scratch {
 }
 
 /// Runs `body` with a fresh temporary folder, removed afterwards whatever happens.
-func withScratch<R>(_ body: (Scratch) throws -> R) throws -> R {
-    let scratch = try Scratch()
+func withScratch<R>(inMemory: Bool = false, _ body: (Scratch) throws -> R) throws -> R {
+    let scratch = try Scratch(inMemory: inMemory)
     defer { scratch.remove() }
     return try body(scratch)
 }
