@@ -117,6 +117,8 @@ public struct ReconcileSettings: Sendable, Hashable {
     /// A pass that would delete more than this share of the present indexes deletes none.
     /// Default 50.
     public var maxDeletePercent = 50
+    /// The mass-delete brake applies only when more indexes than this are present. Default 10.
+    public var minDeleteCount = 10
 
     /// Creates settings with the defaults.
     public init() {}
@@ -261,6 +263,7 @@ extension RepositorySettings: Decodable {
 extension ReconcileSettings: Decodable {
     private enum CodingKeys: String, CodingKey {
         case interval, concurrency, operationTimeout, maxRetries, retryBackoff, maxRetryBackoff, commitInterval, maxDeletePercent
+        case minDeleteCount
     }
 
     public init(from decoder: any Decoder) throws {
@@ -279,6 +282,8 @@ extension ReconcileSettings: Decodable {
         guard (0...100).contains(maxDeletePercent) else {
             throw DecodingProblem("maxDeletePercent must be between 0 and 100", at: .value("maxDeletePercent"))
         }
+        minDeleteCount = try c.decodeIfPresent(Int.self, forKey: .minDeleteCount) ?? minDeleteCount
+        guard minDeleteCount >= 0 else { throw DecodingProblem("minDeleteCount must not be negative", at: .value("minDeleteCount")) }
         guard maxRetryBackoff >= retryBackoff else {
             throw DecodingProblem("maxRetryBackoff must not be shorter than retryBackoff", at: .value("maxRetryBackoff"))
         }

@@ -135,6 +135,7 @@ public struct DaemonSettings: Sendable {
                 "operationTimeout": duration(c.operationTimeout), "maxRetries": .int(Int64(c.maxRetries)),
                 "retryBackoff": duration(c.retryBackoff), "maxRetryBackoff": duration(c.maxRetryBackoff),
                 "commitInterval": duration(c.commitInterval), "maxDeletePercent": .int(Int64(c.maxDeletePercent)),
+                "minDeleteCount": .int(Int64(c.minDeleteCount)),
             ]),
             "indexTypes": .object(types),
             "server": .object(["listen": .string(s.listen), "webhookSecretFile": string(s.webhookSecretFile)]),

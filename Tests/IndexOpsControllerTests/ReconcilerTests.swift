@@ -196,7 +196,9 @@ struct ReconcilerTests {
 
     @Test func wipedSpecsTripTheBrakeUntilAllowed() async throws {
         defer { repo.cleanup() }
-        let reconciler = try reconciler()
+        var config = ControllerConfig.embeddedDefaults
+        config.reconcile.minDeleteCount = 0  // three indexes: below the default, the brake would not apply
+        let reconciler = try Reconciler.testing(repo, config: config, clock: clock, ledgers: ["vector": vector, "fulltext": fulltext])
         _ = try await reconciler.pass()
         try repo.git("rm", "-q", "-r", "specs")
         try repo.git("commit", "-q", "-m", "Oops")

@@ -97,11 +97,10 @@ struct PlannerTests {
 
     @Test(arguments: rows)
     func row(_ row: Row) {
-        var settings = Self.settings
-        settings.maxDeletePercent = 100  // one document's only index: the brake has its own test
+        // One document's only index: below minDeleteCount, so the brake (its own test) stays off.
         let plan = Planner.plan(
             desired: row.desired.map { ["doc": $0] } ?? [:], held: [], actual: row.actual.map { ["doc": $0] } ?? [:],
-            now: Self.now, settings: settings)
+            now: Self.now, settings: Self.settings)
         #expect(Self.describe(plan) == row.expected)
         for op in plan.operations {
             let intent = plan.intents[op.key.documentId].flatMap { $0 }?.indexes[op.key.indexType]
@@ -181,23 +180,61 @@ struct PlannerTests {
     }
 
     @Test func massDeleteBrake() {
+        var settings = Self.settings
+        settings.minDeleteCount = 0
         let actual = Dictionary(uniqueKeysWithValues: ["a", "b", "c", "d"].map { ($0, Self.status(["vector": Self.entry(.present)], id: $0)) })
         let keep = ["a": Self.spec("a"), "b": Self.spec("b", revision: "r9")]
-        let plan = Planner.plan(desired: keep, held: [], actual: actual, now: Self.now, settings: Self.settings)
+        let plan = Planner.plan(desired: keep, held: [], actual: actual, now: Self.now, settings: settings)
         #expect(plan.brake == nil, "2 of 4 is not more than 50 %")
         #expect(plan.operations.map(\.key.documentId) == ["b", "c", "d"])
 
-        let wiped = Planner.plan(desired: ["a": Self.spec("a", revision: "r9")], held: [], actual: actual, now: Self.now, settings: Self.settings)
+        let wiped = Planner.plan(desired: ["a": Self.spec("a", revision: "r9")], held: [], actual: actual, now: Self.now, settings: settings)
         #expect(wiped.brake == MassDeleteBrake(wouldDelete: 3, present: 4, maxDeletePercent: 50))
         #expect(wiped.operations.map(\.key.documentId) == ["a"], "everything else is still reconciled")
         #expect(wiped.intents.keys.sorted() == ["a"], "no deleting intent is written for held deletes")
         #expect(wiped.held[IndexKey("c", "vector")] == "mass-delete brake")
 
-        var allow = Self.settings
+        var allow = settings
         allow.allowMassDelete = true
         let allowed = Planner.plan(desired: [:], held: [], actual: actual, now: Self.now, settings: allow)
         #expect(allowed.brake == nil)
         #expect(allowed.operations.count == 4)
+    }
+
+    struct BrakeRow: Sendable, CustomTestStringConvertible {
+        var present: Int
+        var deleted: Int
+        var minDeleteCount: Int
+        var brakes: Bool
+        var testDescription: String { "\(deleted) of \(present) deleted, minDeleteCount \(minDeleteCount): \(brakes ? "held" : "deleted")" }
+    }
+
+    /// The brake applies only above `minDeleteCount` present indexes (default 10): deleting
+    /// the only documents of a small repository is not a wiped specs folder.
+    @Test(arguments: [
+        BrakeRow(present: 1, deleted: 1, minDeleteCount: 10, brakes: false),
+        BrakeRow(present: 10, deleted: 10, minDeleteCount: 10, brakes: false),
+        BrakeRow(present: 11, deleted: 11, minDeleteCount: 10, brakes: true),
+        BrakeRow(present: 11, deleted: 5, minDeleteCount: 10, brakes: false),
+        BrakeRow(present: 11, deleted: 6, minDeleteCount: 10, brakes: true),
+        BrakeRow(present: 4, deleted: 3, minDeleteCount: 3, brakes: true),
+        BrakeRow(present: 3, deleted: 3, minDeleteCount: 3, brakes: false),
+        BrakeRow(present: 1, deleted: 1, minDeleteCount: 0, brakes: true),
+    ])
+    func brakeAppliesOnlyAboveMinDeleteCount(_ row: BrakeRow) {
+        let ids = (0..<row.present).map { "doc" + ($0 < 10 ? "0" : "") + "\($0)" }
+        let actual = Dictionary(uniqueKeysWithValues: ids.map { ($0, Self.status(["vector": Self.entry(.present)], id: $0)) })
+        let kept = Dictionary(uniqueKeysWithValues: ids.dropFirst(row.deleted).map { ($0, Self.spec($0)) })
+        var settings = Self.settings
+        settings.minDeleteCount = row.minDeleteCount
+        let plan = Planner.plan(desired: kept, held: [], actual: actual, now: Self.now, settings: settings)
+        if row.brakes {
+            #expect(plan.brake == MassDeleteBrake(wouldDelete: row.deleted, present: row.present, maxDeletePercent: 50))
+            #expect(plan.operations.isEmpty)
+        } else {
+            #expect(plan.brake == nil)
+            #expect(plan.operations.count == row.deleted)
+        }
     }
 
     @Test func statusFollowsTheSpecFileAndCollection() throws {
