@@ -283,7 +283,8 @@ public actor Reconciler {
         let key = operation.key
         guard let indexer = indexers[key.indexType] else { return .failure(IndexerError("index type \"\(key.indexType)\" is not configured")) }
         let desired = snapshot.desired[key.documentId]
-        let source = desired?.index.spec.source ?? .path("")
+        // An orphan's delete gets the source its create got, kept in its status.
+        let source = desired?.index.spec.source ?? statuses[key.documentId]?.source ?? .path("")
         var content: [UInt8]?
         if operation.action == .create, case .path(let path) = source {
             guard let blob = snapshot.sourceBlobs[key.documentId] else {

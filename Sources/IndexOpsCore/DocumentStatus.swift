@@ -60,6 +60,10 @@ public struct DocumentStatus: Sendable, Hashable {
     public var collection: String?
     /// The spec file that declared it when the controller last acted.
     public var specFile: String?
+    /// Its source as the spec last declared it, so that deleting the indexes of a document
+    /// whose spec is gone gets what creating them got. `nil` in files written before it was
+    /// kept.
+    public var source: Source?
     /// The entries, by index type.
     public var indexes: [String: IndexStatus]
     /// The retry annotation value already acted on.
@@ -69,12 +73,13 @@ public struct DocumentStatus: Sendable, Hashable {
 
     /// Creates a status.
     public init(
-        documentId: String, collection: String? = nil, specFile: String? = nil, indexes: [String: IndexStatus] = [:],
-        lastHandledRetryAt: Timestamp? = nil, lastHandledRecreateAt: Timestamp? = nil
+        documentId: String, collection: String? = nil, specFile: String? = nil, source: Source? = nil,
+        indexes: [String: IndexStatus] = [:], lastHandledRetryAt: Timestamp? = nil, lastHandledRecreateAt: Timestamp? = nil
     ) {
         self.documentId = documentId
         self.collection = collection
         self.specFile = specFile
+        self.source = source
         self.indexes = indexes
         self.lastHandledRetryAt = lastHandledRetryAt
         self.lastHandledRecreateAt = lastHandledRecreateAt
@@ -116,8 +121,35 @@ public struct DocumentStatus: Sendable, Hashable {
             "kind": .string(Self.kind),
             "lastHandledRecreateAt": time(lastHandledRecreateAt),
             "lastHandledRetryAt": time(lastHandledRetryAt),
+            "source": source.map(Self.json) ?? .null,
             "specFile": text(specFile),
         ])
+    }
+
+    /// `{"path": …}` or `{"uri": …, "revision": …}`, as DESIGN.md §3 writes a source.
+    private static func json(_ source: Source) -> JSONValue {
+        switch source {
+        case .path(let path): .object(["path": .string(path)])
+        case .uri(let uri, let revision): .object(["uri": .string(uri), "revision": revision.map(JSONValue.string) ?? .null])
+        }
+    }
+
+    /// The source of a status file; `nil` when the file has none (written before it was kept).
+    private static func source(_ value: JSONValue?) throws(StatusFileError) -> Source? {
+        guard let value, value != .null else { return nil }
+        if let path = value["path"]?.stringValue, value["uri"] == nil {
+            if let problem = Source.pathProblem(path) { throw StatusFileError("source: \(problem)") }
+            return .path(path)
+        }
+        if let uri = value["uri"]?.stringValue, value["path"] == nil {
+            if let problem = Source.uriProblem(uri) { throw StatusFileError("source: \(problem)") }
+            let revision = value["revision"]
+            guard revision == nil || revision == .null || revision?.stringValue != nil else {
+                throw StatusFileError("source.revision is not a string")
+            }
+            return .uri(uri, revision: revision?.stringValue)
+        }
+        throw StatusFileError("source is not {\"path\"} or {\"uri\", \"revision\"}")
     }
 
     /// Reads a status file.
@@ -148,7 +180,7 @@ public struct DocumentStatus: Sendable, Hashable {
         }
         self.init(
             documentId: id, collection: json["collection"]?.stringValue, specFile: json["specFile"]?.stringValue,
-            indexes: indexes, lastHandledRetryAt: try time(json["lastHandledRetryAt"], "lastHandledRetryAt"),
+            source: try Self.source(json["source"]), indexes: indexes, lastHandledRetryAt: try time(json["lastHandledRetryAt"], "lastHandledRetryAt"),
             lastHandledRecreateAt: try time(json["lastHandledRecreateAt"], "lastHandledRecreateAt"))
     }
 }

@@ -230,6 +230,7 @@ public enum Planner {
         if let desired {
             next.collection = desired.index.metadata.collection
             next.specFile = desired.specFile
+            next.source = desired.index.spec.source
             if let at = desired.index.metadata.retryRequestedAt, at > (next.lastHandledRetryAt ?? .distantPast) {
                 retryRequested = true
                 next.lastHandledRetryAt = at

@@ -29,7 +29,7 @@ struct PlannerTests {
 
     static func status(_ entries: [String: IndexStatus], id: String = "doc", retryHandled: Timestamp? = nil,
                        recreateHandled: Timestamp? = nil) -> DocumentStatus {
-        DocumentStatus(documentId: id, specFile: "specs/\(id).yaml", indexes: entries,
+        DocumentStatus(documentId: id, specFile: "specs/\(id).yaml", source: .path("docs/\(id).md"), indexes: entries,
                        lastHandledRetryAt: retryHandled, lastHandledRecreateAt: recreateHandled)
     }
 
@@ -247,6 +247,7 @@ struct PlannerTests {
         let intent = try #require(plan.intents["doc"] ?? nil)
         #expect(intent.specFile == "specs/moved.yaml")
         #expect(intent.collection == "col")
+        #expect(intent.source == .path("docs/doc.md"))
     }
 }
 
@@ -293,7 +294,7 @@ struct OutcomeTests {
 struct StatusFileTests {
     @Test func canonicalFormRoundTrips() throws {
         let status = DocumentStatus(
-            documentId: "doc123", collection: "col456", specFile: "specs/doc123.yaml",
+            documentId: "doc123", collection: "col456", specFile: "specs/doc123.yaml", source: .path("docs/doc123.md"),
             indexes: ["vector": IndexStatus(
                 actualState: .present, desiredState: .present, createdAt: Timestamp("2026-11-29T10:00:03Z"),
                 updatedAt: Timestamp("2026-11-29T10:00:05Z")!, lastReconciledAt: Timestamp("2026-11-29T10:00:05Z")!,
@@ -323,11 +324,32 @@ struct StatusFileTests {
               "kind": "DocumentIndexStatus",
               "lastHandledRecreateAt": null,
               "lastHandledRetryAt": "2026-11-29T10:00:00Z",
+              "source": {
+                "path": "docs/doc123.md"
+              },
               "specFile": "specs/doc123.yaml"
             }
 
             """)
         #expect(try DocumentStatus(fileText: status.fileText) == status)
+    }
+
+    /// The source is kept so that an orphan's delete gets what its create got; files written
+    /// before it was kept still load, without one.
+    @Test func sourceIsKeptAndOptional() throws {
+        let uri = DocumentStatus(documentId: "doc", source: .uri("s3://bucket/doc.pdf", revision: "v7"))
+        #expect(uri.fileText.contains("\"source\": {\n    \"revision\": \"v7\",\n    \"uri\": \"s3://bucket/doc.pdf\"\n  }"))
+        #expect(try DocumentStatus(fileText: uri.fileText) == uri)
+        let unrevised = DocumentStatus(documentId: "doc", source: .uri("s3://bucket/doc.pdf", revision: nil))
+        #expect(try DocumentStatus(fileText: unrevised.fileText) == unrevised)
+        let old = #"{"apiVersion": "indexops/v1", "documentId": "doc", "indexes": {}, "kind": "DocumentIndexStatus", "specFile": "specs/doc.yaml"}"#
+        #expect(try DocumentStatus(fileText: old).source == nil)
+        #expect(throws: StatusFileError("source: source path \"../etc/passwd\" leaves the repository (\"..\" is not allowed)")) {
+            try DocumentStatus(fileText: #"{"documentId": "doc", "indexes": {}, "kind": "DocumentIndexStatus", "source": {"path": "../etc/passwd"}}"#)
+        }
+        #expect(throws: StatusFileError("source is not {\"path\"} or {\"uri\", \"revision\"}")) {
+            try DocumentStatus(fileText: #"{"documentId": "doc", "indexes": {}, "kind": "DocumentIndexStatus", "source": "docs/doc.md"}"#)
+        }
     }
 
     @Test func fanOutPath() {

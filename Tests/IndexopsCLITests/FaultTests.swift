@@ -1,0 +1,153 @@
+import Foundation
+import Testing
+
+/// What goes wrong around a controller, tried through the built binary as an operator meets
+/// it: a kill -9 while an exec program runs, an orphan's delete, a retry with no spec left,
+/// a full disk, a remote that goes away or goes silent, a program that ignores SIGTERM, and
+/// SIGTERM while `indexops run` commits and pushes.
+@Suite("Faults", .serialized)
+struct FaultTests {
+    /// A world whose index types are exec programs written by the test (`<name>-indexer`,
+    /// with `$LEDGER`), with no spec but the test's own, and a TMPDIR of its own.
+    final class FaultWorld {
+        let world: ReconcileEndToEndTests.World
+        let indexers: [String]
+        var root: URL { world.root }
+        var ledger: URL { world.ledger }
+        var controller: URL { world.controller }
+        var remote: URL { world.remote }
+        var person: URL { world.person }
+        /// The controller's TMPDIR, where exec content files go.
+        var tmp: URL { root.appendingPathComponent("tmp") }
+        var config: String { root.appendingPathComponent("faults.yaml").path }
+        var environment: [String: String] { ProcessInfo.processInfo.environment.merging(["TMPDIR": tmp.path]) { $1 } }
+
+        init(_ indexers: [String: String]) throws {
+            world = try ReconcileEndToEndTests.World()
+            self.indexers = indexers.keys.sorted()
+            for (name, script) in indexers {
+                let file = root.appendingPathComponent("\(name)-indexer")
+                try Data(script.utf8).write(to: file)
+                chmod(file.path, 0o755)
+            }
+            try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
+            try FileManager.default.removeItem(at: person.appendingPathComponent("specs"))
+            try writeConfig()
+        }
+
+        /// Writes the configuration: the world's remote (or `url`), the exec types with
+        /// `typeSettings` each, the `reconcile` settings, and extra `repository` settings.
+        func writeConfig(
+            url: String? = nil, reconcile: String = "interval: 1h, maxRetries: 3, retryBackoff: 1m, commitInterval: 1s",
+            repository: String = "", typeSettings: String = ""
+        ) throws {
+            let types = indexers.map {
+                "  \($0): { driver: exec, command: [\"./\($0)-indexer\"]\(typeSettings), env: { LEDGER: \"\(ledger.path)\" } }"
+            }
+            try Data("""
+                apiVersion: indexops/v1
+                kind: ControllerConfig
+                repository: { path: controller, url: "\(url ?? remote.path)", branch: main\(repository) }
+                reconcile: { \(reconcile) }
+                indexTypes:
+                \(types.joined(separator: "\n"))
+
+                """.utf8).write(to: URL(fileURLWithPath: config))
+        }
+
+        /// Declares documents with one index of `type` (source docs/doc123.md unless given).
+        func declare(_ ids: [String], type: String, source: String = "docs/doc123.md") throws {
+            for id in ids { try world.write("specs/\(id).yaml", PeopleSpec.spec(id, source: source, indexes: "{ \(type): present }")) }
+        }
+
+        func reconcile(_ extra: [String] = [], wrapper: [String] = []) throws -> Harness.Result {
+            try Harness.run(["reconcile", "--once", "--config", config] + extra, in: root, environment: environment, wrapper: wrapper)
+        }
+
+        func startReconcile() throws -> Harness.Running {
+            try Harness.start(["reconcile", "--once", "--config", config], in: root, environment: environment)
+        }
+
+        func exists(_ name: String) -> Bool { FileManager.default.fileExists(atPath: ledger.appendingPathComponent(name).path) }
+        func touch(_ name: String) { _ = FileManager.default.createFile(atPath: ledger.appendingPathComponent(name).path, contents: nil) }
+        func remove(_ name: String) throws { try FileManager.default.removeItem(at: ledger.appendingPathComponent(name)) }
+        func read(_ name: String) throws -> String { try String(contentsOf: ledger.appendingPathComponent(name), encoding: .utf8) }
+        func pid(_ name: String) throws -> pid_t {
+            guard let pid = pid_t(try read(name).trimmingCharacters(in: .whitespacesAndNewlines)) else { throw HarnessError("no pid in \(name)") }
+            return pid
+        }
+
+        /// The exec content files in the controller's TMPDIR, but `except`.
+        func contentFiles(except: String? = nil) -> [String] {
+            ((try? FileManager.default.contentsOfDirectory(atPath: tmp.path)) ?? [])
+                .filter { $0.hasPrefix("indexops-content-") && $0 != except }.sorted()
+        }
+
+        /// `git` in a folder of the world, its output.
+        func git(_ arguments: [String], in folder: URL) throws -> String {
+            try Harness.output(["git"] + arguments, in: folder)
+        }
+
+        func cleanup() { world.cleanup() }
+    }
+
+    /// Whether a process is alive (a zombie waiting for its reaper is not).
+    static func alive(_ pid: pid_t) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")"), stat.distance(from: close, to: stat.endIndex) > 2
+        else { return false }
+        let state = stat[stat.index(close, offsetBy: 2)]
+        return state != "Z" && state != "X"
+    }
+
+    /// A program that keeps a lock per document while it runs (a second one running at the
+    /// same time on the same document is written to `overlaps`), logs its start and end,
+    /// and, while `$LEDGER/hang` exists, starts a grandchild, writes both pids and waits.
+    static let sleepyIndexer = #"""
+        #!/bin/sh
+        doc=$(tr -d '\n' | sed -n 's/.*"documentId": *"\([^"]*\)".*/\1/p')
+        exec 9>"$LEDGER/lock-$doc"
+        flock -n 9 || echo "$doc" >> "$LEDGER/overlaps"
+        echo "start $doc" >> "$LEDGER/calls.log"
+        if [ -e "$LEDGER/hang" ]; then
+          sleep 300 &
+          echo $! > "$LEDGER/grandchild.pid"
+          echo $$ > "$LEDGER/child.tmp" && mv "$LEDGER/child.tmp" "$LEDGER/child.pid"
+          wait
+        fi
+        echo "end $doc" >> "$LEDGER/calls.log"
+        echo '{"indexData": {}}'
+
+        """#
+
+    /// The source a document was created with is kept in its status, and the delete of an
+    /// orphan (its spec removed) gets it: a path, or a URI with its revision.
+    @Test func orphanDeletesGetTheSourceTheirCreateGot() throws {
+        let script = #"""
+            #!/bin/sh
+            request=$(tr -d '\n')
+            field() { printf '%s' "$request" | sed -n "s/.*\"$1\": *\"\([^\"]*\)\".*/\1/p"; }
+            echo "$(field action) $(field documentId) path=$(field path) uri=$(field uri) revision=$(field revision)" >> "$LEDGER/calls.log"
+            echo '{"indexData": {}}'
+
+            """#
+        let world = try FaultWorld(["src": script])
+        defer { world.cleanup() }
+        try world.declare(["doc123"], type: "src")
+        try world.declare(["report7"], type: "src", source: "{ uri: \"s3://bucket/report7.pdf\", revision: v7 }")
+        try world.world.push("Two documents")
+        #expect(try world.reconcile().status == 0)
+        try world.world.pull()
+        #expect(try world.world.status("doc123").contains("\"source\": {\n    \"path\": \"docs/doc123.md\"\n  }"))
+
+        try Harness.git(["rm", "-q", "specs/doc123.yaml", "specs/report7.yaml"], in: world.person)
+        try world.world.push("Remove both")
+        let removed = try world.reconcile()
+        #expect(removed.status == 0, "\(removed.stdout)\n\(removed.stderr)")
+        let calls = Set(try world.read("calls.log").split(separator: "\n").map(String.init))
+        let revision = try world.world.status("doc123").firstMatch(of: /"observedRevision": "([0-9a-f]+)"/).map { String($0.1) } ?? "?"
+        #expect(calls.contains("delete doc123 path=docs/doc123.md uri= revision=\(revision)"), "\(calls)")
+        #expect(calls.contains { $0.hasPrefix("delete report7 path= uri=s3://bucket/report7.pdf revision=") }, "\(calls)")
+        #expect(!calls.contains { $0.hasPrefix("delete") && $0.contains("path= uri= ") }, "no delete got an empty source")
+    }
+}
