@@ -13,11 +13,7 @@ public enum Controller {
     ///   start (a database that cannot be opened, say).
     public static func reconciler(repo: String, configFile: String?, logger: Logger) throws -> Reconciler {
         let config = try ConfigLoader.load(configFile)
-        return try Reconciler(
-            repo: repo, config: config, configured: configFile != nil, logger: logger,
-            makeIndexer: { name, settings, database in
-                try IndexerFactory.make(name: name, settings: settings, defaultDatabase: database)
-            })
+        return try Reconciler(repo: repo, config: config, configured: configFile != nil, logger: logger)
     }
 
     /// The service API over the repository of `repo` (or of the configuration).

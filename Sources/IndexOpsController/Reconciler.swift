@@ -82,20 +82,25 @@ public actor Reconciler {
     ///   - repo: the `--repo` folder.
     ///   - config: the effective configuration.
     ///   - configured: whether it came from a file (else the branch checked out is used).
-    ///   - makeIndexer: builds the indexer of an index type, given its default database.
+    ///   - makeIndexer: builds the indexer of an index type in a workspace; by default the
+    ///     configured driver (``Workspace/makeIndexer(_:settings:)``).
     ///   - clock: the time of day; tests move it.
     public init(
         repo: String, config: ControllerConfig, configured: Bool, logger: Logger,
-        makeIndexer: (String, IndexTypeSettings, String) throws -> any Indexer,
+        makeIndexer: (String, IndexTypeSettings, Workspace) throws -> any Indexer = { try $2.makeIndexer($0, settings: $1) },
         clock: @escaping @Sendable () -> Date = { Date() }
     ) throws {
         let (workspace, repository) = try Workspace.open(repo: repo, config: config, configured: configured)
         self.lock = try ControllerLock(directory: workspace.stateDirectory)
+        // This clone's lock is held: content files with its prefix were left by a killed run.
+        for path in ExecIndexer.removeContentFiles(prefix: workspace.contentFilePrefix) {
+            logger.notice("Removed a content file left by a stopped run", metadata: ["path": "\(path)"])
+        }
         self.workspace = workspace
         self.repository = repository
         var indexers: [String: any Indexer] = [:]
         for (name, settings) in config.indexTypes {
-            indexers[name] = try makeIndexer(name, settings, workspace.defaultDatabase)
+            indexers[name] = try makeIndexer(name, settings, workspace)
         }
         self.indexers = indexers
         self.specs = DesiredStateReader(config: config)

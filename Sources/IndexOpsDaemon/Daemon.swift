@@ -21,9 +21,7 @@ public enum Daemon {
             throw IndexOpsError("server.listen: \"\(config.server.listen)\" is not host:port")
         }
         let webhook = try config.server.webhookSecretFile.map { WebhookSignature(secret: try readSecret($0)) }
-        let reconciler = try Reconciler(
-            repo: settings.repo, config: config, configured: settings.configFile != nil, logger: logger,
-            makeIndexer: { name, type, database in try IndexerFactory.make(name: name, settings: type, defaultDatabase: database) })
+        let reconciler = try Reconciler(repo: settings.repo, config: config, configured: settings.configFile != nil, logger: logger)
         let state = DaemonState()
         let metrics = DaemonMetrics()
         let loop = ReconcileLoop(reconciler: reconciler, config: config, grace: settings.shutdownGrace, state: state, metrics: metrics, logger: logger)

@@ -120,6 +120,44 @@ struct FaultTests {
 
         """#
 
+    /// kill -9 of the controller while an exec program runs: the program and its grandchild
+    /// die with it, and the next start removes the content file it left, runs the operation
+    /// again, and never while the old one still runs; another clone's content file stays.
+    @Test func execChildrenDieWithTheController() throws {
+        let world = try FaultWorld(["sleepy": Self.sleepyIndexer])
+        defer { world.cleanup() }
+        try world.declare(["doc123"], type: "sleepy")
+        try world.world.push("doc123")
+        let decoy = "indexops-content-000000000000-Decoy1"
+        try Data("another clone's operation\n".utf8).write(to: world.tmp.appendingPathComponent(decoy))
+        world.touch("hang")
+
+        let running = try world.startReconcile()
+        var finished = false
+        defer { if !finished { kill(running.process.processIdentifier, SIGKILL); _ = try? running.finish() } }
+        try Harness.waitFor(seconds: 120) { world.exists("child.pid") }
+        let child = try world.pid("child.pid"), grandchild = try world.pid("grandchild.pid")
+        #expect(Self.alive(child) && Self.alive(grandchild))
+        #expect(world.contentFiles(except: decoy).count == 1, "the running operation has its content file")
+
+        kill(running.process.processIdentifier, SIGKILL)
+        _ = try running.finish()
+        finished = true
+        try Harness.waitFor(seconds: 10) { !Self.alive(child) && !Self.alive(grandchild) }
+        #expect(world.contentFiles(except: decoy).count == 1, "a killed controller cannot remove its content file")
+
+        try world.remove("hang")
+        let next = try world.reconcile()
+        #expect(next.status == 0, "\(next.stdout)\n\(next.stderr)")
+        #expect(next.stderr.contains("Removed a content file left by a stopped run"))
+        #expect(world.contentFiles(except: decoy) == [])
+        #expect(world.contentFiles() == [decoy], "another clone's content file is not this controller's to remove")
+        #expect(!world.exists("overlaps"), "two operations on doc123/sleepy ran at once")
+        #expect(try world.read("calls.log") == "start doc123\nstart doc123\nend doc123\n")
+        try world.world.pull()
+        #expect(try world.world.status("doc123").contains("\"actualState\": \"present\""))
+    }
+
     /// The source a document was created with is kept in its status, and the delete of an
     /// orphan (its spec removed) gets it: a path, or a URI with its revision.
     @Test func orphanDeletesGetTheSourceTheirCreateGot() throws {
