@@ -80,7 +80,7 @@ final class DesiredStateReader {
             }
             for resource in file.resources { byID[resource.index.id, default: []].append(resource) }
         }
-        let brokenSources = Set(diagnostics.filter { $0.code == "source" }.map { "\($0.file):\($0.line):\($0.column)" })
+        let brokenSources = Set(diagnostics.filter { $0.code == "source" && $0.severity == .error }.map { "\($0.file):\($0.line):\($0.column)" })
         for (id, resources) in byID {
             guard resources.count == 1, let resource = resources.first else {
                 snapshot.held.insert(id)
@@ -94,9 +94,15 @@ final class DesiredStateReader {
             let base: String
             switch resource.index.spec.source {
             case .path(let path):
-                guard let blob = sources.blob(path) else { snapshot.held.insert(id); continue }
-                snapshot.sourceBlobs[id] = blob
-                base = "blob:" + blob.hex
+                if let blob = sources.blob(path) {
+                    snapshot.sourceBlobs[id] = blob
+                    base = "blob:" + blob.hex
+                } else if resource.index.declaresEveryIndexAbsent {
+                    base = "missing:" + path  // only deletes: the source is never read
+                } else {
+                    snapshot.held.insert(id)
+                    continue
+                }
             case .uri(let uri, let revision):
                 base = "uri:" + uri + "#" + (revision ?? "")
             }

@@ -188,4 +188,61 @@ struct FaultTests {
         #expect(calls.contains { $0.hasPrefix("delete report7 path= uri=s3://bucket/report7.pdf revision=") }, "\(calls)")
         #expect(!calls.contains { $0.hasPrefix("delete") && $0.contains("path= uri= ") }, "no delete got an empty source")
     }
+
+    /// An orphan whose delete failed until its retries ran out has no spec to annotate:
+    /// `indexops retry` declares it again with that index absent and the annotation, and the
+    /// next pass retries the delete at once instead of at the longest backoff.
+    @Test func retryWorksOnADocumentWithOnlyAStatus() throws {
+        let script = #"""
+            #!/bin/sh
+            request=$(tr -d '\n')
+            action=$(printf '%s' "$request" | sed -n 's/.*"action": *"\([^"]*\)".*/\1/p')
+            echo "$action" >> "$LEDGER/calls.log"
+            if [ "$action" = delete ] && [ -e "$LEDGER/refuse" ]; then echo "the graph store refuses the delete" >&2; exit 3; fi
+            echo '{"indexData": {}}'
+
+            """#
+        let world = try FaultWorld(["graph": script])
+        defer { world.cleanup() }
+        try world.writeConfig(reconcile: "interval: 1h, maxRetries: 1, retryBackoff: 1h, maxRetryBackoff: 1h")
+        try world.declare(["doc123"], type: "graph")
+        try world.world.push("doc123")
+        #expect(try world.reconcile().status == 0)
+
+        world.touch("refuse")
+        try Harness.git(["rm", "-q", "specs/doc123.yaml"], in: world.person)
+        try world.world.push("Remove doc123")
+        let failed = try world.reconcile()
+        #expect(failed.status == 1)
+        #expect(failed.stdout.contains("failed indexes: doc123/graph"))
+        #expect(try world.reconcile().status == 1, "the failure stays visible")
+        #expect(try world.read("calls.log") == "create\ndelete\n", "the next try waits an hour")
+
+        try world.remove("refuse")
+        try world.world.pull()
+        let user = "Ana <ana@example.com>"
+        let unknown = try Harness.run(["retry", "nope", "--user", user, "--repo", world.person.path], in: world.root)
+        #expect(unknown.status == 2)
+        #expect(unknown.stderr.contains("unknown document nope: no spec under specs/ declares it and it has no status"))
+        let retry = try Harness.run(["retry", "doc123", "--user", user, "--repo", world.person.path], in: world.root)
+        #expect(retry.status == 0, "\(retry.stderr)")
+        #expect(retry.stdout.contains("doc123 has no spec: declared its failed indexes absent in specs/doc123.yaml with a retry annotation"))
+        let spec = try String(contentsOf: world.person.appendingPathComponent("specs/doc123.yaml"), encoding: .utf8)
+        #expect(spec.contains("    graph: absent\n") && spec.contains("indexops/retry-requested-at") && spec.contains("source: \"docs/doc123.md\""))
+        #expect(try world.git(["log", "-1", "--format=%an|%s"], in: world.person) == "Ana|Retry the failed indexes of doc123\n")
+        try Harness.git(["push", "-q", "origin", "main"], in: world.person)
+
+        let retried = try world.reconcile()
+        #expect(retried.status == 0, "\(retried.stdout)\n\(retried.stderr)")
+        #expect(retried.stdout.contains("doc123/graph  delete  retry requested  deleted"), "\(retried.stdout)")
+        try world.world.pull()
+        #expect(try !world.world.statusExists("doc123"))
+
+        let cleanup = try Harness.run(["cleanup", "doc123", "--user", user, "--repo", world.person.path], in: world.root)
+        #expect(cleanup.status == 0, "\(cleanup.stderr)")
+        try Harness.git(["push", "-q", "origin", "main"], in: world.person)
+        let idle = try world.reconcile()
+        #expect(idle.status == 0)
+        #expect(try world.read("calls.log") == "create\ndelete\ndelete\n")
+    }
 }
