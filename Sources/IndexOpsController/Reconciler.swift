@@ -47,6 +47,9 @@ public struct PassReport: Sendable {
     public var syncDuration: Duration?
     /// How long pushing took (`nil`: nothing was pushed).
     public var pushDuration: Duration?
+    /// Why the push failed (the remote went away, rejected every attempt): the pass's commits
+    /// stay in the clone and the next pass pushes them. `nil`: pushed, or nothing to push.
+    public var pushError: String?
 
     static func failed(_ statuses: [String: DocumentStatus]) -> [IndexKey] {
         statuses.values.flatMap { s in s.indexes.filter { $0.value.actualState == .failed }.map { IndexKey(s.documentId, $0.key) } }.sorted()
@@ -197,12 +200,22 @@ public actor Reconciler {
         // 6. Push and publish.
         if let remote = workspace.remote, try needsPush() {
             let started = ContinuousClock.now
-            let result = try repository.push(remote, replaying: statusDir)
-            report.pushDuration = ContinuousClock.now - started
-            report.pushed = result.pushed
-            if let newHead = result.head, result.replayedCommits > 0 {
-                sawForeignCommits = true
-                try repository.publish(to: newHead)
+            var pushed: PushResult?
+            do {
+                pushed = try repository.push(remote, replaying: statusDir)
+            } catch let error as GitError {
+                // The work is done and committed here: a failed push loses nothing. The next
+                // pass is not idle while the branch is ahead of the remote, and pushes.
+                report.pushError = "\(error)"
+                logger.error("Cannot push the status commits; the next pass pushes them: \(error)")
+            }
+            if let result = pushed {
+                report.pushDuration = ContinuousClock.now - started
+                report.pushed = result.pushed
+                if let newHead = result.head, result.replayedCommits > 0 {
+                    sawForeignCommits = true
+                    try repository.publish(to: newHead)
+                }
             }
         }
         report.statuses = current

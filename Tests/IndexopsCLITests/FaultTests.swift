@@ -245,4 +245,44 @@ struct FaultTests {
         #expect(idle.status == 0)
         #expect(try world.read("calls.log") == "create\ndelete\ndelete\n")
     }
+
+    /// The remote goes away between the fetch and the push: the pass exits 1 and says so,
+    /// its commits stay in the clone, and the next pass, with the remote back, pushes them.
+    @Test func theRemoteGoesAwayBetweenFetchAndPush() throws {
+        let script = #"""
+            #!/bin/sh
+            cat > /dev/null
+            touch "$LEDGER/started"
+            i=0
+            while [ ! -e "$LEDGER/go" ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done
+            echo '{"indexData": {}}'
+
+            """#
+        let world = try FaultWorld(["gate": script])
+        defer { world.cleanup() }
+        try world.declare(["doc123"], type: "gate")
+        try world.world.push("doc123")
+
+        let running = try world.startReconcile()
+        try Harness.waitFor(seconds: 120) { world.exists("started") }
+        let away = world.root.appendingPathComponent("remote.away")
+        try FileManager.default.moveItem(at: world.remote, to: away)
+        world.touch("go")
+        let result = try running.finish()
+        #expect(result.status == 1, "\(result.stdout)\n\(result.stderr)")
+        #expect(result.stdout.contains("not pushed: "), "\(result.stdout)")
+        #expect(result.stdout.contains("the next pass pushes them"))
+        #expect(try world.git(["log", "-2", "--format=%s", "main"], in: world.controller)
+            == "indexops: 1 index reconciled (1 created)\nindexops: 1 operation started\n")
+        #expect(try world.git(["log", "-1", "--format=%s", "main"], in: away) == "doc123\n")
+
+        try FileManager.default.moveItem(at: away, to: world.remote)
+        let next = try world.reconcile()
+        #expect(next.status == 0, "\(next.stdout)\n\(next.stderr)")
+        #expect(next.stdout.contains("pushed"))
+        #expect(try world.git(["log", "-3", "--format=%s", "main"], in: world.remote)
+            == "indexops: 1 index reconciled (1 created)\nindexops: 1 operation started\ndoc123\n")
+        try world.world.pull()
+        #expect(try world.world.status("doc123").contains("\"actualState\": \"present\""))
+    }
 }
