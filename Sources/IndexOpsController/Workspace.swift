@@ -45,7 +45,7 @@ public struct Workspace: Sendable {
             remote = RemoteConfiguration(
                 url: url, branch: config.repository.branch,
                 authentication: authentication(config.repository),
-                knownHostsFile: config.repository.knownHostsFile)
+                knownHostsFile: config.repository.knownHostsFile, stallTimeout: config.repository.stallTimeout)
         }
         let repository: Repository
         do {

@@ -93,6 +93,9 @@ public struct RepositorySettings: Sendable, Hashable {
     public var authorName: String = "indexops"
     /// The author's email.
     public var authorEmail: String = "indexops@localhost"
+    /// A fetch, push or clone that receives nothing for this long is abandoned (a remote
+    /// that went silent). Default 60 s.
+    public var stallTimeout: Duration = .seconds(60)
 
     /// Creates settings with the defaults.
     public init() {}
@@ -236,6 +239,7 @@ extension ControllerConfig: Decodable {
 extension RepositorySettings: Decodable {
     private enum CodingKeys: String, CodingKey {
         case path, url, branch, specsDir, statusDir, sshKeyFile, knownHostsFile, tokenFile, tokenEnv, authorName, authorEmail
+        case stallTimeout
     }
 
     public init(from decoder: any Decoder) throws {
@@ -257,6 +261,8 @@ extension RepositorySettings: Decodable {
         tokenEnv = try c.decodeIfPresent(String.self, forKey: .tokenEnv)
         authorName = try c.decodeIfPresent(String.self, forKey: .authorName) ?? authorName
         authorEmail = try c.decodeIfPresent(String.self, forKey: .authorEmail) ?? authorEmail
+        stallTimeout = try c.decodeIfPresent(DurationValue.self, forKey: .stallTimeout)?.value ?? stallTimeout
+        guard stallTimeout > .zero else { throw DecodingProblem("stallTimeout must be longer than 0s", at: .value("stallTimeout")) }
     }
 }
 

@@ -129,6 +129,7 @@ public struct DaemonSettings: Sendable {
                 "sshKeyFile": string(r.sshKeyFile), "knownHostsFile": string(r.knownHostsFile),
                 "tokenFile": string(r.tokenFile), "tokenEnv": string(r.tokenEnv),
                 "authorName": .string(r.authorName), "authorEmail": .string(r.authorEmail),
+                "stallTimeout": duration(r.stallTimeout),
             ]),
             "reconcile": .object([
                 "interval": duration(c.interval), "concurrency": .int(Int64(c.concurrency)),

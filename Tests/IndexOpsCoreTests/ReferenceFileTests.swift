@@ -52,6 +52,7 @@ struct ReferenceFileTests {
         let fields = [
             "repository.path", "repository.url", "repository.branch", "repository.specsDir", "repository.statusDir",
             "repository.sshKeyFile", "repository.knownHostsFile", "repository.authorName", "repository.authorEmail",
+            "repository.stallTimeout",
             "reconcile.interval", "reconcile.concurrency", "reconcile.operationTimeout", "reconcile.maxRetries",
             "reconcile.retryBackoff", "reconcile.maxRetryBackoff", "reconcile.commitInterval", "reconcile.maxDeletePercent",
             "reconcile.minDeleteCount",

@@ -285,4 +285,25 @@ struct FaultTests {
         try world.world.pull()
         #expect(try world.world.status("doc123").contains("\"actualState\": \"present\""))
     }
+
+    /// A remote that accepts the connection and then stays silent: the fetch is abandoned
+    /// after `repository.stallTimeout` and the pass ends with a message, instead of hanging.
+    @Test func aSilentRemoteEndsThePassInsteadOfHangingIt() throws {
+        let world = try FaultWorld(["quick": "#!/bin/sh\ncat >/dev/null\necho '{\"indexData\": {}}'\n"])
+        defer { world.cleanup() }
+        try world.declare(["doc123"], type: "quick")
+        try world.world.push("doc123")
+        #expect(try world.reconcile().status == 0, "the clone is made from the real remote")
+
+        let silent = try LoopbackServer.silent()
+        defer { silent.stop() }
+        let url = "http://127.0.0.1:\(silent.port)/remote.git"
+        try world.writeConfig(url: url, repository: ", stallTimeout: 1s")
+        let running = try world.startReconcile()
+        defer { if running.process.isRunning { kill(running.process.processIdentifier, SIGKILL) } }
+        try Harness.waitFor(seconds: 60) { !running.process.isRunning }
+        let result = try running.finish()
+        #expect(result.status == 2, "\(result.stdout)\n\(result.stderr)")
+        #expect(result.stderr.contains("fetch of '\(url)' made no progress for 1.0 seconds; abandoned"), "\(result.stderr)")
+    }
 }
