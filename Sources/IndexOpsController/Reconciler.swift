@@ -383,6 +383,9 @@ public actor Reconciler {
             } catch let error as GitError where error.code == .modified && attempts < 5 {
                 sawForeignCommits = true
                 logger.info("The branch moved while committing; committing again on the new head")
+            } catch let error as GitError {
+                // A full disk, say: what is committed stays consistent, and the next pass does the rest again.
+                throw IndexOpsError("cannot commit the status files (the next pass does their work again): \(error)")
             }
         }
     }

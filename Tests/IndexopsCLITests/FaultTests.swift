@@ -246,6 +246,50 @@ struct FaultTests {
         #expect(try world.read("calls.log") == "create\ndelete\ndelete\n")
     }
 
+    /// The disk fills up while the results are committed (a file-size limit makes the big
+    /// status file unwritable): the pass fails and says why, the branch holds the intent
+    /// commit and nothing half-written, and once there is room again the next pass runs the
+    /// interrupted operation and pushes.
+    @Test func aFullDiskWhileStatusesAreWritten() throws {
+        // 60,000 random bytes in base64: a status file that compresses to far more than the limit.
+        let script = #"""
+            #!/bin/sh
+            cat > /dev/null
+            echo run >> "$LEDGER/calls.log"
+            printf '{"indexData": {"blob": "%s"}}\n' "$(head -c 60000 /dev/urandom | base64 -w0)"
+
+            """#
+        let world = try FaultWorld(["big": script])
+        defer { world.cleanup() }
+        try world.world.write("docs/doc123.md", "A document.\n")
+        try world.world.push("A document, no spec yet")
+        #expect(try world.reconcile().status == 0, "the clone is made with room to spare")
+        try world.declare(["doc123"], type: "big")
+        try world.world.push("doc123")
+        let before = try world.git(["rev-parse", "main"], in: world.remote)
+
+        // Files may not grow past 32 KiB; SIGXFSZ is ignored so that a write fails with EFBIG.
+        let full = try world.reconcile(wrapper: ["/bin/sh", "-c", "trap '' XFSZ; exec prlimit --fsize=32768 -- \"$@\"", "sh"])
+        #expect(full.status == 2, "\(full.stdout)\n\(full.stderr)")
+        #expect(full.stderr.contains("indexops: error: cannot commit the status files (the next pass does their work again): "), "\(full.stderr)")
+        #expect(full.stderr.contains("File too large"), "\(full.stderr)")
+        #expect(try world.git(["log", "-1", "--format=%s", "main"], in: world.controller) == "indexops: 1 operation started\n")
+        #expect(try world.git(["rev-parse", "main"], in: world.remote) == before, "nothing was pushed")
+        try Harness.git(["fsck", "--strict", "--no-progress", "--no-dangling"], in: world.controller)
+        let leftovers = try Harness.output(
+            ["find", ".", "(", "-name", "tmp_*", "-o", "-name", "*.lock", "-o", "-name", "*.tmp*", ")", "-not", "-name", "controller.lock"],
+            in: world.controller.appendingPathComponent(".git"))
+        #expect(leftovers == "", "no temporary file is left")
+
+        let healed = try world.reconcile()
+        #expect(healed.status == 0, "\(healed.stdout)\n\(healed.stderr)")
+        #expect(healed.stdout.contains("doc123/big  create  interrupted operation  present"), "\(healed.stdout)")
+        try world.world.pull()
+        #expect(try world.world.status("doc123").contains("\"actualState\": \"present\""))
+        #expect(try world.read("calls.log") == "run\nrun\n")
+        try Harness.git(["fsck", "--strict", "--no-progress", "--no-dangling"], in: world.remote)
+    }
+
     /// The remote goes away between the fetch and the push: the pass exits 1 and says so,
     /// its commits stay in the clone, and the next pass, with the remote back, pushes them.
     @Test func theRemoteGoesAwayBetweenFetchAndPush() throws {
