@@ -407,6 +407,10 @@ public actor Reconciler {
             for entry in status.indexes.values where entry.actualState == .failed && entry.retryCount < settings.reconcile.maxRetries {
                 if let at = entry.nextRetryAt { due = min(due ?? at, at) }
             }
+            // An intent whose operation did not start (a drained shutdown) is run by the next pass.
+            for entry in status.indexes.values where entry.actualState == .creating || entry.actualState == .deleting {
+                due = min(due ?? entry.lastReconciledAt, entry.lastReconciledAt)
+            }
         }
         return due
     }

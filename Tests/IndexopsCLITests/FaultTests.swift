@@ -350,4 +350,121 @@ struct FaultTests {
         #expect(result.status == 2, "\(result.stdout)\n\(result.stderr)")
         #expect(result.stderr.contains("fetch of '\(url)' made no progress for 1.0 seconds; abandoned"), "\(result.stderr)")
     }
+
+    /// A program that ignores SIGTERM (and so does its grandchild) is killed with its whole
+    /// process group once the grace period after its timeout has passed.
+    @Test func anIndexerThatIgnoresSIGTERMIsKilledWithItsGroup() throws {
+        let script = #"""
+            #!/bin/sh
+            trap '' TERM
+            cat > /dev/null
+            sleep 300 &
+            echo $! > "$LEDGER/grandchild.pid"
+            echo $$ > "$LEDGER/child.tmp" && mv "$LEDGER/child.tmp" "$LEDGER/child.pid"
+            wait
+
+            """#
+        let world = try FaultWorld(["stubborn": script])
+        defer { world.cleanup() }
+        try world.writeConfig(typeSettings: ", timeout: 1s")
+        try world.declare(["doc123"], type: "stubborn")
+        try world.world.push("doc123")
+        let result = try world.reconcile()
+        #expect(result.status == 1, "\(result.stdout)\n\(result.stderr)")
+        #expect(result.stdout.contains("failed indexes: doc123/stubborn"))
+        let child = try world.pid("child.pid"), grandchild = try world.pid("grandchild.pid")
+        try Harness.waitFor(seconds: 10) { !Self.alive(child) && !Self.alive(grandchild) }
+        try world.world.pull()
+        // The program's own timeout or the operation's, whichever fires first: both end the group.
+        #expect(try world.world.status("doc123").contains("timed out after 1s"))
+    }
+
+    /// SIGTERM while `indexops run` pushes (the remote's pre-receive hook holds the push):
+    /// the push completes, the process exits 0, and the remote has every status.
+    @Test func sigtermDuringAPush() throws {
+        let world = try FaultWorld(["quick": "#!/bin/sh\ncat >/dev/null\necho '{\"indexData\": {}}'\n"])
+        defer { world.cleanup() }
+        try world.declare(["doc123", "doc456"], type: "quick")
+        try world.world.push("Two documents")
+        let hook = world.remote.appendingPathComponent("hooks/pre-receive")
+        try Data("""
+            #!/bin/sh
+            cat > /dev/null
+            touch "\(world.ledger.path)/receiving"
+            i=0
+            while [ ! -e "\(world.ledger.path)/go" ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done
+
+            """.utf8).write(to: hook)
+        chmod(hook.path, 0o755)
+        let server = try LoopbackServer.git(root: world.root.path)
+        defer { server.stop() }
+        try world.writeConfig(url: "http://127.0.0.1:\(server.port)/remote.git")
+
+        let daemon = try DaemonProcess(["--config", world.config], in: world.root)
+        defer { daemon.stop() }
+        try Harness.waitFor(seconds: 120) { world.exists("receiving") }
+        daemon.signal(SIGTERM)
+        try Harness.waitFor(seconds: 60) { daemon.stderr.contains("Shutting down") }
+        world.touch("go")
+        try Harness.waitFor(seconds: 60) { !daemon.process.isRunning }
+        #expect(daemon.process.terminationStatus == 0, "\(daemon.stderr)")
+        try world.world.pull()
+        for id in ["doc123", "doc456"] {
+            #expect(try world.world.status(id).contains("\"actualState\": \"present\""), "\(id)")
+        }
+        #expect(try world.git(["rev-parse", "main"], in: world.controller) == (try world.git(["rev-parse", "main"], in: world.remote)))
+    }
+
+    /// SIGTERM while results are committed every 100 ms: whatever was done is committed and
+    /// pushed (every index the program built has a present status, no status claims an index
+    /// it did not build), the rest keeps its intent, and the next start completes it.
+    @Test func sigtermWhileResultsAreCommittedLosesNothing() throws {
+        // After four indexes, the program waits for the test to have sent SIGTERM, so that
+        // the signal comes while results are being committed, however busy the machine is.
+        let script = #"""
+            #!/bin/sh
+            doc=$(tr -d '\n' | sed -n 's/.*"documentId": *"\([^"]*\)".*/\1/p')
+            built=$(cat "$LEDGER/built.log" 2>/dev/null | wc -l)
+            i=0
+            while [ "$built" -ge 4 ] && [ ! -e "$LEDGER/signalled" ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done
+            sleep 0.05
+            echo "$doc" >> "$LEDGER/built.log"
+            echo '{"indexData": {}}'
+
+            """#
+        let world = try FaultWorld(["quick": script])
+        defer { world.cleanup() }
+        try world.writeConfig(reconcile: "interval: 1h, commitInterval: 100ms, concurrency: 2")
+        let ids = (1...12).map { "doc\($0)" }
+        try world.declare(ids, type: "quick")
+        try world.world.push("Twelve documents")
+
+        let daemon = try DaemonProcess(["--config", world.config], in: world.root)
+        defer { daemon.stop() }
+        try Harness.waitFor(seconds: 120) {
+            ((try? world.git(["log", "-1", "--format=%s", "main"], in: world.controller)) ?? "").contains("reconciled")
+        }
+        daemon.signal(SIGTERM)
+        try Harness.waitFor(seconds: 60) { daemon.stderr.contains("Shutting down") }
+        world.touch("signalled")
+        try Harness.waitFor(seconds: 60) { !daemon.process.isRunning }
+        #expect(daemon.process.terminationStatus == 0, "\(daemon.stderr)")
+
+        try world.world.pull()
+        let built = Set(try world.read("built.log").split(separator: "\n").map(String.init))
+        var present = Set<String>(), creating = Set<String>()
+        for id in ids {
+            let status = try world.world.status(id)
+            if status.contains("\"actualState\": \"present\"") { present.insert(id) }
+            if status.contains("\"actualState\": \"creating\"") { creating.insert(id) }
+        }
+        #expect(present == built, "every index built has its status, and only those")
+        #expect(present.union(creating) == Set(ids))
+        #expect(!creating.isEmpty, "the signal came before the pass was over")
+
+        let next = try world.reconcile()
+        #expect(next.status == 0, "\(next.stdout)\n\(next.stderr)")
+        try world.world.pull()
+        for id in ids { #expect(try world.world.status(id).contains("\"actualState\": \"present\""), "\(id)") }
+    }
 }
