@@ -3,6 +3,7 @@ import PackageDescription
 
 // Module layout (STYLE.md): every arrow points down this list.
 //   CYAML, CGit2, CSQLite system libraries (libyaml, libgit2, sqlite3) from Debian's -dev packages
+//   CSpawn                C: starts an exec indexer's program under a supervisor that dies with us
 //   YAML                  libyaml events -> Node tree with marks -> Decodable, with limits
 //   Git                   libgit2: repository, trees, commits, fetch, push, history
 //   IndexOpsCore          spec/status model, validation, planner: no I/O, no clock
@@ -41,10 +42,12 @@ let package = Package(
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]
         ),
+        // Between fork and exit only async-signal-safe code may run: that part is C.
+        .target(name: "CSpawn"),
         .target(name: "YAML", dependencies: ["CYAML"]),
         .target(name: "Git", dependencies: ["CGit2"]),
         .target(name: "IndexOpsCore", dependencies: ["YAML"]),
-        .target(name: "Indexers", dependencies: ["IndexOpsCore", "CSQLite"]),
+        .target(name: "Indexers", dependencies: ["IndexOpsCore", "CSQLite", "CSpawn"]),
         .target(
             name: "IndexOpsController",
             dependencies: [

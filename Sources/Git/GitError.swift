@@ -1,4 +1,5 @@
 internal import CGit2
+import Foundation
 
 /// A failure of the `Git` module: a libgit2 error, or one of the module's own checks
 /// (a rejected push, a stalled transfer, a path that is not a regular file, …).
@@ -160,7 +161,11 @@ public struct GitError: Error, Equatable, Sendable, CustomStringConvertible {
     /// Reads (and clears) libgit2's thread-local error right after `function` returned
     /// `result`. Call it before anything else that may touch libgit2 on this thread.
     static func last(_ result: Int32, function: String) -> GitError {
+        let systemError = errno
         var message = "failed with code \(result)"
+        // Some libgit2 paths (an object write that hits a full disk) fail without a message:
+        // the system's error of the failed write is then the best explanation there is.
+        if systemError != 0 { message += "; the last system error was: \(String(cString: strerror(systemError)))" }
         var errorClass = ErrorClass.none
         if let error = git_error_last() {
             errorClass = ErrorClass(rawValue: Int32(error.pointee.klass))

@@ -101,7 +101,7 @@ extension Repository {
             options.callbacks = session.callbacks()
             options.follow_redirects = GIT_REMOTE_REDIRECT_NONE
             try LibGit2.withStrarray(["\(ref):\(ref)"]) { refspecs in
-                let result = git_remote_push(handle.pointer, refspecs, &options)
+                let result = session.guarded { git_remote_push(handle.pointer, refspecs, &options) }
                 if result < 0 { throw session.error(result, function: "git_remote_push") }
             }
         }

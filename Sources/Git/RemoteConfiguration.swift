@@ -20,10 +20,9 @@ public struct RemoteConfiguration: Sendable {
     public var knownHostsFile: String?
     /// A fetch, clone or push that reports no progress for this long is abandoned.
     ///
-    /// libgit2 1.5 has no socket timeout: the check runs in its progress callbacks. What
-    /// remains: a peer that goes completely silent (no byte at all) blocks inside libgit2
-    /// until the kernel gives up on the connection; an outer watchdog (the process's own
-    /// deadline) has to cover that case.
+    /// libgit2 1.5 has no socket timeout: the check runs in its progress callbacks while
+    /// data flows, and a peer that goes completely silent (no byte at all) is caught by an
+    /// outer deadline that interrupts the blocked system call (`StallInterrupter`).
     public var stallTimeout: Duration
 
     /// Makes a configuration; by default branch `main`, remote `origin`, no

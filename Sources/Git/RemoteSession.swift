@@ -4,7 +4,8 @@ import Foundation
 /// Watches a transfer for progress; `check` says when it has stalled for `timeout`.
 struct StallWatch {
     var timeout: Duration
-    private var lastProgress: ContinuousClock.Instant
+    /// When the counters last grew (or the watch started).
+    private(set) var lastProgress: ContinuousClock.Instant
     private var lastMark: [Int]
 
     init(timeout: Duration, start: ContinuousClock.Instant) {
@@ -28,12 +29,16 @@ struct StallWatch {
 /// The state of one network operation shared with libgit2's callbacks: credentials, the
 /// host key check, the stall watch, and the push verdicts. Passed as the callbacks'
 /// payload with `Unmanaged.passUnretained` while the caller keeps it alive.
+///
+/// The stall watch runs in the callbacks, which libgit2 calls only while data flows; a
+/// peer that goes silent is caught by the outer deadline of ``guarded(_:)``.
 final class RemoteSession {
     let configuration: RemoteConfiguration
     let operation: String
     let endpoint: RemoteEndpoint
     private let knownHosts: KnownHosts?
     private var watch: StallWatch
+    private var interrupter: StallInterrupter?
     private var credentialRequests = 0
 
     /// Why a callback stopped the operation, when it did.
@@ -70,10 +75,26 @@ final class RemoteSession {
         watch = StallWatch(timeout: configuration.stallTimeout, start: .now)
     }
 
+    /// Runs one blocking libgit2 network call (fetch, push, clone) on this thread under an
+    /// outer deadline: when nothing arrives for the stall timeout, not even a callback, the
+    /// blocked system call is interrupted (``StallInterrupter``) and the call fails as stalled.
+    func guarded<T>(_ body: () throws -> T) rethrows -> T {
+        let interrupter = StallInterrupter(timeout: configuration.stallTimeout)
+        self.interrupter = interrupter
+        defer {
+            interrupter.stop()
+            self.interrupter = nil
+            if interrupter.fired, abortReason == nil { abortReason = stalled() }
+        }
+        return try body()
+    }
+
     /// The error for a failed libgit2 call of this session: the callback's own reason
-    /// when a callback aborted, libgit2's otherwise. Always clears libgit2's error.
+    /// when a callback aborted (or the outer deadline interrupted it), libgit2's otherwise.
+    /// Always clears libgit2's error.
     func error(_ result: Int32, function: String) -> GitError {
         let libgit2 = GitError.last(result, function: function)
+        if interrupter?.fired == true, abortReason == nil { abortReason = stalled() }
         if var reason = abortReason {
             reason.function = function
             return reason
@@ -148,9 +169,15 @@ final class RemoteSession {
     }
 
     private func progress(_ mark: [Int]) -> Int32 {
-        if watch.check(mark: mark, now: .now) { return 0 }
-        abortReason = GitError(.stalled, "\(operation) of '\(configuration.url)' made no progress for \(configuration.stallTimeout); abandoned", function: operation, errorClass: .net)
+        let ok = watch.check(mark: mark, now: .now)
+        interrupter?.progressed(at: watch.lastProgress)
+        if ok { return 0 }
+        abortReason = stalled()
         return -1
+    }
+
+    private func stalled() -> GitError {
+        GitError(.stalled, "\(operation) of '\(configuration.url)' made no progress for \(configuration.stallTimeout); abandoned", function: operation, errorClass: .net)
     }
 
     private func credentials(_ out: UnsafeMutablePointer<UnsafeMutablePointer<git_credential>?>, usernameFromURL: String?, allowed: UInt32) -> Int32 {

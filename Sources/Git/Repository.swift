@@ -121,7 +121,7 @@ public final class Repository {
                 options.fetch_opts.callbacks = session.callbacks()
                 options.fetch_opts.follow_redirects = GIT_REMOTE_REDIRECT_NONE
                 options.fetch_opts.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE
-                let result = git_clone(&repository, remote.url, partial, &options)
+                let result = session.guarded { git_clone(&repository, remote.url, partial, &options) }
                 if result < 0 { throw session.error(result, function: "git_clone") }
             }
         } catch {

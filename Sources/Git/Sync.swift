@@ -208,7 +208,7 @@ extension Repository {
             options.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE
             options.follow_redirects = GIT_REMOTE_REDIRECT_NONE
             try LibGit2.withStrarray([refspec]) { refspecs in
-                let result = git_remote_fetch(handle.pointer, refspecs, &options, "indexops: fetch")
+                let result = session.guarded { git_remote_fetch(handle.pointer, refspecs, &options, "indexops: fetch") }
                 if result < 0 { throw session.error(result, function: "git_remote_fetch") }
             }
         }

@@ -21,11 +21,7 @@ public enum Controller {
     /// - Parameter configured: whether the configuration came from a file (else the branch
     ///   checked out in `repo` is used).
     public static func reconciler(repo: String, config: ControllerConfig, configured: Bool, logger: Logger) throws -> Reconciler {
-        try Reconciler(
-            repo: repo, config: config, configured: configured, logger: logger,
-            makeIndexer: { name, settings, database in
-                try IndexerFactory.make(name: name, settings: settings, defaultDatabase: database)
-            })
+        try Reconciler(repo: repo, config: config, configured: configured, logger: logger)
     }
 
     /// The service API over the repository of `repo` (or of the configuration).

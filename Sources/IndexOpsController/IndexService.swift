@@ -105,11 +105,32 @@ public actor IndexService {
     }
 
     /// Asks for the document's failed indexes to be retried now (the retry annotation).
-    public func retryFailedIndexes(documentId: String, user: String) throws {
+    ///
+    /// A document with a status but no spec (its spec was removed and a delete failed) has
+    /// nothing to annotate: it is declared again, in a spec of its own, with its failed
+    /// indexes absent (so is every index it does not list), the source its status records,
+    /// and the annotation. The controller then retries the deletes at once (DESIGN.md §4: an
+    /// orphan and a document declared absent are deleted alike); the spec stays until the
+    /// person removes it (`cleanupDocumentIndexes`), and with it the record of who asked.
+    ///
+    /// - Returns: the spec file written for a document that had none; `nil` when its spec
+    ///   was annotated.
+    /// - Throws: ``IndexOpsError`` for a document with neither spec nor status, or whose
+    ///   status has no failed index.
+    @discardableResult
+    public func retryFailedIndexes(documentId: String, user: String) throws -> String? {
         let now = Timestamp(secondsSinceEpoch: clock().timeIntervalSince1970).text
-        try editDocument(documentId, user: user, message: "Retry the failed indexes of \(documentId)") { _ in
-            .setAnnotation(DocumentIndex.Metadata.retryAnnotation, now)
+        var written: String?
+        try edit(user: user, message: "Retry the failed indexes of \(documentId)") { head, documents in
+            guard let resource = documents[documentId] else {
+                let (path, text) = try self.absentDeclaration(of: documentId, user: user, retryAt: now, head: head)
+                written = path
+                return [.write(path, Data(text.utf8))]
+            }
+            written = nil
+            return try self.edits(resource, .setAnnotation(DocumentIndex.Metadata.retryAnnotation, now), head: head)
         }
+        return written
     }
 
     /// Asks for every index of the document to be rebuilt (the recreate annotation).
@@ -234,15 +255,20 @@ public actor IndexService {
             guard let resource = documents[id] else {
                 throw IndexOpsError("unknown document \(id): no spec under \(self.config.repository.specsDir)/ declares it")
             }
-            let bytes = [UInt8](try self.repository.readFile(resource.file, at: head).contents)
-            do {
-                guard let result = try SpecEditor.apply(change(resource), toDocument: id, in: bytes, path: resource.file) else {
-                    return [.remove(resource.file)]
-                }
-                return [.write(resource.file, Data(result))]
-            } catch let error as SpecEditError {
-                throw IndexOpsError(error.message)
+            return try self.edits(resource, change(resource), head: head)
+        }
+    }
+
+    /// The file edit that applies `change` to the document `resource` in its spec file.
+    private func edits(_ resource: SpecResource, _ change: SpecEdit, head: OID) throws -> [PathEdit] {
+        let bytes = [UInt8](try repository.readFile(resource.file, at: head).contents)
+        do {
+            guard let result = try SpecEditor.apply(change, toDocument: resource.index.id, in: bytes, path: resource.file) else {
+                return [.remove(resource.file)]
             }
+            return [.write(resource.file, Data(result))]
+        } catch {
+            throw IndexOpsError(error.message)
         }
     }
 
@@ -286,6 +312,69 @@ public actor IndexService {
         throw IndexOpsError("the remote kept moving; the change was not made; try again")
     }
 
+    /// The spec that declares a document known only by its status with every failed index
+    /// absent and a retry annotation: where it goes (the spec file the status names, or
+    /// `<specs>/[<collection>/]<id>.yaml`, whichever is free) and its text.
+    private func absentDeclaration(of id: String, user: String, retryAt: String, head: OID) throws -> (path: String, text: String) {
+        let statusPath = DocumentStatus.path(for: id, statusDir: config.repository.statusDir)
+        guard let file = try? repository.readFile(statusPath, at: head).contents else {
+            throw IndexOpsError("unknown document \(id): no spec under \(config.repository.specsDir)/ declares it and it has no status")
+        }
+        let status: DocumentStatus
+        do {
+            status = try DocumentStatus(fileText: String(decoding: file, as: UTF8.self))
+        } catch {
+            throw IndexOpsError("\(statusPath) cannot be read (\(error)); declare \(id) by hand")
+        }
+        // Every failed type of the status, configured here or not: the person's configuration
+        // need not be the controller's.
+        let types = status.indexes.filter { $0.value.actualState == .failed }.keys.sorted()
+        guard !types.isEmpty else {
+            throw IndexOpsError("\(id) has no spec and no failed index to retry; the reconciler goes on deleting its indexes by itself")
+        }
+        guard let source = try status.source ?? lastDeclaredSource(of: id, in: status.specFile, head: head) else {
+            throw IndexOpsError("\(statusPath) does not record the source of \(id), and no earlier spec declares it; declare \(id) by hand with its indexes absent and the annotation \(DocumentIndex.Metadata.retryAnnotation)")
+        }
+        let specsDir = config.repository.specsDir
+        var candidates = [specsDir + (status.collection.map { "/\($0)" } ?? "") + "/\(id).yaml"]
+        if let specFile = status.specFile, specFile.hasPrefix(specsDir + "/") { candidates.insert(specFile, at: 0) }
+        guard let path = try candidates.first(where: { try repository.entry(at: $0, in: head) == nil }) else {
+            throw IndexOpsError("\(candidates.last!) already exists; declare \(id) there by hand with its indexes absent and the annotation \(DocumentIndex.Metadata.retryAnnotation)")
+        }
+        return (path, Self.absentSpecText(id: id, user: user, collection: status.collection, source: source, types: types, retryAt: retryAt))
+    }
+
+    /// The source of the last spec in `specFile`'s history that declared `id`, for a status
+    /// written before statuses kept their source.
+    private func lastDeclaredSource(of id: String, in specFile: String?, head: OID) throws -> Source? {
+        guard let specFile else { return nil }
+        for entry in try repository.history(of: specFile, from: head, limit: 50) {
+            guard let blob = entry.blob else { continue }
+            let file = SpecFile(path: specFile, bytes: [UInt8](try repository.readBlob(blob)), limits: config.limits)
+            if let resource = file.resources.first(where: { $0.index.id == id }) { return resource.index.spec.source }
+        }
+        return nil
+    }
+
+    static func absentSpecText(id: String, user: String, collection: String?, source: Source, types: [String], retryAt: String) -> String {
+        var text = "# Written by `indexops retry \(id)`: the document had no spec left, so its failed indexes\n"
+            + "# are declared absent with a retry annotation. Once they are gone, `indexops cleanup \(id)`\n"
+            + "# removes this file.\n"
+        text += "apiVersion: indexops/v1\nkind: DocumentIndex\nmetadata:\n  name: \(quoted(id))\n"
+        if let collection { text += "  collection: \(quoted(collection))\n" }
+        text += "  createdBy: \(quoted(user))\n  annotations:\n    \(DocumentIndex.Metadata.retryAnnotation): \(quoted(retryAt))\nspec:\n"
+        switch source {
+        case .path(let path):
+            text += "  source: \(quoted(path))\n"
+        case .uri(let uri, let revision):
+            text += "  source:\n    uri: \(quoted(uri))\n"
+            if let revision { text += "    revision: \(quoted(revision))\n" }
+        }
+        text += "  indexes:\n"
+        for type in types { text += "    \(type): absent\n" }
+        return text
+    }
+
     /// A path the person changed in the work tree and did not commit is not overwritten.
     private func refuseLocalEdits(_ paths: [String], head: OID) throws {
         guard let root = repository.workDirectory else { return }
@@ -310,10 +399,12 @@ public actor IndexService {
         return Signature(name: trimmed, email: trimmed.contains("@") ? trimmed : "", time: time)
     }
 
+    /// A YAML double-quoted scalar.
+    private static func quoted(_ s: String) -> String {
+        "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+    }
+
     static func specText(id: String, user: String, collection: String?, source: String, isURI: Bool, revision: String?, types: [String]?) -> String {
-        func quoted(_ s: String) -> String {
-            "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
-        }
         var text = "apiVersion: indexops/v1\nkind: DocumentIndex\nmetadata:\n  name: \(quoted(id))\n"
         if let collection { text += "  collection: \(quoted(collection))\n" }
         text += "  createdBy: \(quoted(user))\nspec:\n"

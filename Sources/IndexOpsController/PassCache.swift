@@ -104,16 +104,22 @@ final class PassCache {
         return statement
     }
 
-    /// Runs `body` in one transaction.
+    /// Runs `body` in one transaction. A failure of the cache itself (a full disk) is an
+    /// ``IndexOpsError`` naming the file: the pass stops, and the next one reads again what
+    /// the cache could not keep.
     func transaction<T>(_ body: () throws -> T) throws -> T {
-        try db.execute("BEGIN IMMEDIATE")
         do {
-            let value = try body()
-            try db.execute("COMMIT")
-            return value
-        } catch {
-            try? db.execute("ROLLBACK")
-            throw error
+            try db.execute("BEGIN IMMEDIATE")
+            do {
+                let value = try body()
+                try db.execute("COMMIT")
+                return value
+            } catch {
+                try? db.execute("ROLLBACK")
+                throw error
+            }
+        } catch let error as IndexerError {
+            throw IndexOpsError("cannot write the pass cache: \(error.message)")
         }
     }
 

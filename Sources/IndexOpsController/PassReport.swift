@@ -67,6 +67,9 @@ public struct PassReport: Sendable {
     public var syncDuration: Duration?
     /// How long pushing took (`nil`: nothing was pushed).
     public var pushDuration: Duration?
+    /// Why the push failed (the remote went away, rejected every attempt): the pass's commits
+    /// stay in the clone and the next pass pushes them. `nil`: pushed, or nothing to push.
+    public var pushError: String?
     /// How long each step took, in order: `sync`, `diff` (with reading the specs and statuses
     /// that changed), `plan`, `commit intents`, `run operations` (with the result commits made
     /// meanwhile), `commit results`, `push`, `remember`.

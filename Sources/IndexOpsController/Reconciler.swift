@@ -51,20 +51,25 @@ public actor Reconciler {
     ///   - repo: the `--repo` folder.
     ///   - config: the effective configuration.
     ///   - configured: whether it came from a file (else the branch checked out is used).
-    ///   - makeIndexer: builds the indexer of an index type, given its default database.
+    ///   - makeIndexer: builds the indexer of an index type in a workspace; by default the
+    ///     configured driver (``Workspace/makeIndexer(_:settings:)``).
     ///   - clock: the time; tests move it.
     public init(
         repo: String, config: ControllerConfig, configured: Bool, logger: Logger,
-        makeIndexer: (String, IndexTypeSettings, String) throws -> any Indexer,
+        makeIndexer: (String, IndexTypeSettings, Workspace) throws -> any Indexer = { try $2.makeIndexer($0, settings: $1) },
         clock: PassClock = .system
     ) throws {
         let (workspace, repository) = try Workspace.open(repo: repo, config: config, configured: configured)
         self.lock = try ControllerLock(directory: workspace.stateDirectory)
+        // This clone's lock is held: content files with its prefix were left by a killed run.
+        for path in ExecIndexer.removeContentFiles(prefix: workspace.contentFilePrefix) {
+            logger.notice("Removed a content file left by a stopped run", metadata: ["path": "\(path)"])
+        }
         self.workspace = workspace
         self.repository = repository
         var indexers: [String: any Indexer] = [:]
         for (name, settings) in config.indexTypes {
-            indexers[name] = try makeIndexer(name, settings, workspace.defaultDatabase)
+            indexers[name] = try makeIndexer(name, settings, workspace)
         }
         self.indexers = indexers
         self.fingerprint = config.fingerprint
@@ -371,16 +376,29 @@ public actor Reconciler {
             } catch let error as GitError where error.code == .modified && attempts < 5 {
                 sawForeignCommits = true
                 logger.info("The branch moved while committing; committing again on the new head")
+            } catch let error as GitError {
+                // A full disk, say: what is committed stays consistent, and the next pass does the rest again.
+                throw IndexOpsError("cannot commit the status files (the next pass does their work again): \(error)")
             }
         }
     }
 
     // MARK: 8. Push
 
+    /// Pushes the pass's commits. A push that fails (the remote went away, rejected every
+    /// attempt) loses nothing: the work is committed here, the pass reports the error, and the
+    /// next pass, which is not idle while the branch is ahead of the remote, pushes.
     private func push(_ report: inout PassReport) throws {
         guard let remote = workspace.remote, try needsPush() else { return }
         let started = clock.elapsed()
-        let result = try repository.push(remote, replaying: workspace.ownCommits)
+        let result: PushResult
+        do {
+            result = try repository.push(remote, replaying: workspace.ownCommits)
+        } catch let error as GitError {
+            report.pushError = "\(error)"
+            logger.error("Cannot push the status commits; the next pass pushes them: \(error)")
+            return
+        }
         report.pushDuration = clock.elapsed() - started
         report.pushed = result.pushed
         for rewrite in result.rewrites { logger.warning("\(rewrite)") }

@@ -1,6 +1,7 @@
 import Foundation
 import Git
 import IndexOpsCore
+import Indexers
 import Logging
 
 /// Where the controller works: its clone, its branch, its remote, and the files it keeps
@@ -25,6 +26,19 @@ public struct Workspace: Sendable {
         OwnCommits(folder: config.repository.statusDir, authorName: config.repository.authorName, authorEmail: config.repository.authorEmail)
     }
 
+    /// How the names of this clone's exec content files begin (`indexops-content-<12 hex>-`,
+    /// from the state folder's path): a controller removes the files it left when it was
+    /// killed, never those of another clone's controller on the same machine.
+    public var contentFilePrefix: String { ExecIndexer.contentFilePrefix + SHA256.hex(stateDirectory).prefix(12) + "-" }
+
+    /// The indexer of a configured index type, with this workspace's default database and
+    /// content file prefix.
+    ///
+    /// - Throws: ``IndexerError`` as ``IndexerFactory/make(name:settings:defaultDatabase:contentFilePrefix:)``.
+    public func makeIndexer(_ name: String, settings: IndexTypeSettings) throws -> any Indexer {
+        try IndexerFactory.make(name: name, settings: settings, defaultDatabase: defaultDatabase, contentFilePrefix: contentFilePrefix)
+    }
+
     /// Opens the repository of `--repo` (or the configuration's `repository.path`), cloning
     /// it when it is missing and a remote is configured.
     ///
@@ -37,7 +51,7 @@ public struct Workspace: Sendable {
             remote = RemoteConfiguration(
                 url: url, branch: config.repository.branch,
                 authentication: authentication(config.repository),
-                knownHostsFile: config.repository.knownHostsFile)
+                knownHostsFile: config.repository.knownHostsFile, stallTimeout: config.repository.stallTimeout)
         }
         let repository: Repository
         do {

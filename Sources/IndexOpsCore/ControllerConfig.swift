@@ -119,6 +119,9 @@ public struct RepositorySettings: Sendable, Hashable {
     public var authorName: String = "indexops"
     /// The author's email.
     public var authorEmail: String = "indexops@localhost"
+    /// A fetch, push or clone that receives nothing for this long is abandoned (a remote
+    /// that went silent). Default 60 s.
+    public var stallTimeout: Duration = .seconds(60)
 
     /// Creates settings with the defaults.
     public init() {}
@@ -143,6 +146,8 @@ public struct ReconcileSettings: Sendable, Hashable {
     /// A pass that would delete more than this share of the present indexes deletes none.
     /// Default 50.
     public var maxDeletePercent = 50
+    /// The mass-delete brake applies only when more indexes than this are present. Default 10.
+    public var minDeleteCount = 10
 
     /// Creates settings with the defaults.
     public init() {}
@@ -268,6 +273,7 @@ extension ControllerConfig: Decodable {
 extension RepositorySettings: Decodable {
     private enum CodingKeys: String, CodingKey {
         case path, url, branch, specsDir, statusDir, sshKeyFile, knownHostsFile, tokenFile, tokenEnv, authorName, authorEmail
+        case stallTimeout
     }
 
     public init(from decoder: any Decoder) throws {
@@ -289,12 +295,15 @@ extension RepositorySettings: Decodable {
         tokenEnv = try c.decodeIfPresent(String.self, forKey: .tokenEnv)
         authorName = try c.decodeIfPresent(String.self, forKey: .authorName) ?? authorName
         authorEmail = try c.decodeIfPresent(String.self, forKey: .authorEmail) ?? authorEmail
+        stallTimeout = try c.decodeIfPresent(DurationValue.self, forKey: .stallTimeout)?.value ?? stallTimeout
+        guard stallTimeout > .zero else { throw DecodingProblem("stallTimeout must be longer than 0s", at: .value("stallTimeout")) }
     }
 }
 
 extension ReconcileSettings: Decodable {
     private enum CodingKeys: String, CodingKey {
         case interval, concurrency, operationTimeout, maxRetries, retryBackoff, maxRetryBackoff, commitInterval, maxDeletePercent
+        case minDeleteCount
     }
 
     public init(from decoder: any Decoder) throws {
@@ -315,6 +324,8 @@ extension ReconcileSettings: Decodable {
         guard (0...100).contains(maxDeletePercent) else {
             throw DecodingProblem("maxDeletePercent must be between 0 and 100", at: .value("maxDeletePercent"))
         }
+        minDeleteCount = try c.decodeIfPresent(Int.self, forKey: .minDeleteCount) ?? minDeleteCount
+        guard minDeleteCount >= 0 else { throw DecodingProblem("minDeleteCount must not be negative", at: .value("minDeleteCount")) }
         guard maxRetryBackoff >= retryBackoff else {
             throw DecodingProblem("maxRetryBackoff must not be shorter than retryBackoff", at: .value("maxRetryBackoff"))
         }

@@ -74,8 +74,9 @@ public struct DocumentStatus: Sendable, Hashable {
     public var collection: String?
     /// The spec file that declared it when the controller last acted.
     public var specFile: String?
-    /// The source it was declared with when the controller last acted: an orphan's delete
-    /// gets what its create got.
+    /// Its source as the spec last declared it, so that deleting the indexes of a document
+    /// whose spec is gone gets what creating them got. `nil` in files written before it was
+    /// kept.
     public var source: Source?
     /// The entries, by index type.
     public var indexes: [String: IndexStatus]
@@ -128,7 +129,7 @@ public struct DocumentStatus: Sendable, Hashable {
             if let config = s.terminalConfig { entry["terminalConfig"] = .string(config) }
             entries[type] = .object(entry)
         }
-        var members: [String: JSONValue] = [
+        let members: [String: JSONValue] = [
             "apiVersion": .string(DocumentIndex.apiVersion),
             "collection": text(collection),
             "documentId": .string(documentId),
@@ -136,9 +137,9 @@ public struct DocumentStatus: Sendable, Hashable {
             "kind": .string(Self.kind),
             "lastHandledRecreateAt": time(lastHandledRecreateAt),
             "lastHandledRetryAt": time(lastHandledRetryAt),
+            "source": source?.json ?? .null,
             "specFile": text(specFile),
         ]
-        if let source { members["source"] = source.json }
         return .object(members)
     }
 

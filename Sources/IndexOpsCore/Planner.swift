@@ -90,6 +90,9 @@ public struct PlannerSettings: Sendable, Hashable {
     public var maxRetryBackoff: Duration
     /// The largest share of present indexes one pass may delete.
     public var maxDeletePercent: Int
+    /// The brake applies only when more indexes than this are present: deleting the only
+    /// document of a small repository is not a wiped specs folder.
+    public var minDeleteCount: Int
     /// Deletes past the brake once (`reconcile --allow-mass-delete`).
     public var allowMassDelete: Bool
     /// The fingerprint of the whole configuration: a terminal failure recorded under another
@@ -98,13 +101,14 @@ public struct PlannerSettings: Sendable, Hashable {
 
     /// Creates settings.
     public init(indexTypes: Set<String>, maxRetries: Int = 5, retryBackoff: Duration = .seconds(30),
-                maxRetryBackoff: Duration = .seconds(900), maxDeletePercent: Int = 50, allowMassDelete: Bool = false,
-                configFingerprint: String = "") {
+                maxRetryBackoff: Duration = .seconds(900), maxDeletePercent: Int = 50, minDeleteCount: Int = 10,
+                allowMassDelete: Bool = false, configFingerprint: String = "") {
         self.indexTypes = indexTypes
         self.maxRetries = maxRetries
         self.retryBackoff = retryBackoff
         self.maxRetryBackoff = maxRetryBackoff
         self.maxDeletePercent = maxDeletePercent
+        self.minDeleteCount = minDeleteCount
         self.allowMassDelete = allowMassDelete
         self.configFingerprint = configFingerprint
     }
@@ -114,8 +118,8 @@ public struct PlannerSettings: Sendable, Hashable {
         self.init(
             indexTypes: Set(config.indexTypes.keys), maxRetries: config.reconcile.maxRetries,
             retryBackoff: config.reconcile.retryBackoff, maxRetryBackoff: config.reconcile.maxRetryBackoff,
-            maxDeletePercent: config.reconcile.maxDeletePercent, allowMassDelete: allowMassDelete,
-            configFingerprint: configFingerprint)
+            maxDeletePercent: config.reconcile.maxDeletePercent, minDeleteCount: config.reconcile.minDeleteCount,
+            allowMassDelete: allowMassDelete, configFingerprint: configFingerprint)
     }
 
     /// The delay before retry number `failures` (1 for the first): the backoff doubled per
@@ -239,7 +243,7 @@ public enum Planner {
         }
         guard !settings.allowMassDelete, deletes > 0 else { return plan }
         let present = try presentIndexes()
-        guard present > 0, deletes * 100 > settings.maxDeletePercent * present else { return plan }
+        guard present > settings.minDeleteCount, deletes * 100 > settings.maxDeletePercent * present else { return plan }
         var braked = planAll(brake: true)
         braked.brake = MassDeleteBrake(wouldDelete: deletes, present: present, maxDeletePercent: settings.maxDeletePercent)
         return braked

@@ -54,9 +54,14 @@ public enum SpecResolution: Sendable, Hashable {
         var blob: String?
         switch resource.index.spec.source {
         case .path(let path):
-            guard let found = lookups[path], found.entry == .file, let id = found.blob else { return (.held, diagnostics) }
-            blob = id
-            base = "blob:" + id
+            if let found = lookups[path], found.entry == .file, let id = found.blob {
+                blob = id
+                base = "blob:" + id
+            } else if resource.index.declaresEveryIndexAbsent, lookups[path]?.entry == .missing {
+                base = "missing:" + path  // only deletes: the source is never read
+            } else {
+                return (.held, diagnostics)
+            }
         case .uri(let uri, let revision):
             base = "uri:" + uri + "#" + (revision ?? "")
         }

@@ -12,6 +12,15 @@ public enum SourceEntry: Sendable, Hashable {
     case submodule
 }
 
+extension DocumentIndex {
+    /// Whether the spec lists its indexes and declares each of them absent: such a document
+    /// only has indexes deleted, and never reads its source.
+    public var declaresEveryIndexAbsent: Bool {
+        guard let indexes = spec.indexes, !indexes.isEmpty else { return false }
+        return indexes.values.allSatisfy { $0 == .absent }
+    }
+}
+
 /// The checks that need every spec file of a repository at once (DESIGN.md §2).
 public enum SpecSetCheck {
     /// Checks a set of spec files together.
@@ -66,17 +75,24 @@ public enum SpecSetCheck {
         if let sourceEntry {
             for resource in declarations {
                 guard case .path(let path) = resource.index.spec.source else { continue }
-                let problem: String
+                var problem: String
+                var severity = Diagnostic.Severity.error
                 switch sourceEntry(path, resource.file) {
                 case .file, nil: continue
-                case .missing: problem = "source \"\(path)\" does not exist in the repository"
+                case .missing:
+                    problem = "source \"\(path)\" does not exist in the repository"
+                    // Nothing is created, so nothing is read: deleting needs no source file.
+                    if resource.index.declaresEveryIndexAbsent {
+                        problem += "; every index is declared absent, so it is not read"
+                        severity = .warning
+                    }
                 case .directory: problem = "source \"\(path)\" is a directory, not a file"
                 case .symlink: problem = "source \"\(path)\" is a symbolic link; links are never followed"
                 case .submodule: problem = "source \"\(path)\" is in a submodule; submodules are never followed"
                 }
                 diagnostics.append(Diagnostic(
                     file: resource.file, line: resource.sourceMark.line, column: resource.sourceMark.column,
-                    code: "source", message: problem))
+                    severity: severity, code: "source", message: problem))
             }
         }
         return diagnostics.sorted()

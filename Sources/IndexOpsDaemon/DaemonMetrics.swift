@@ -52,6 +52,7 @@ final class DaemonMetrics: Sendable {
         Counter(label: "indexops_passes_total", dimensions: [("result", result)]).increment()
         if let sync = report.syncDuration { Timer(label: "indexops_git_fetch_duration_seconds").recordNanoseconds(Self.nanoseconds(sync)) }
         if let push = report.pushDuration { Timer(label: "indexops_git_push_duration_seconds").recordNanoseconds(Self.nanoseconds(push)) }
+        if report.pushError != nil { Counter(label: "indexops_git_failures_total").increment() }
         for (operation, outcome) in report.outcomes {
             let ok: Bool
             if case .succeeded = outcome { ok = true } else { ok = false }

@@ -113,6 +113,7 @@ final class ReconcileLoop: Service, Sendable {
             let report = try await reconciler.pass(PassOptions())
             let duration = ContinuousClock.now - started
             let problems = !report.failedIndexes.isEmpty || report.plan.brake != nil || report.diagnostics.contains { $0.severity == .error }
+                || report.pushError != nil
             let result = report.idle ? "idle" : problems ? "problems" : "ok"
             let failed = report.outcomes.filter { if case .failed = $0.outcome { true } else { false } }.count
             let summary = report.idle

@@ -1,8 +1,9 @@
+internal import CSpawn
 import Glibc
 import Synchronization
 
-/// One run of a program: spawned with `posix_spawn` (no shell) in its own process group,
-/// with its own environment, fed `input` on stdin while stdout and stderr are read, all on
+/// One run of a program: started (no shell) in its own process group under a supervisor
+/// that kills the group when the controller dies, with its own environment, fed `input` on stdin while stdout and stderr are read, all on
 /// one dedicated thread with `poll`, so that no pipe can deadlock and no thread of Swift's
 /// cooperative pool blocks.
 ///
@@ -95,56 +96,31 @@ struct ChildProcess {
         }
     }
 
+    /// Starts the program under a supervisor (``indexops_spawn_supervised``) whose pid is
+    /// also the process group's id: the program and its group die with the controller, even
+    /// when the controller is killed with SIGKILL.
     private func spawn(_ pipes: Pipes) throws(IndexerError) -> pid_t {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, pipes.stdin.read, 0)
-        posix_spawn_file_actions_adddup2(&actions, pipes.stdout.write, 1)
-        posix_spawn_file_actions_adddup2(&actions, pipes.stderr.write, 2)
-        // Every other descriptor of the controller (repositories, databases, sockets) stays
-        // out of the child, close-on-exec or not.
-        if let closeFrom = GNU.closeFrom { _ = closeFrom(&actions, 3) }
-
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var noSignals = sigset_t()
-        sigemptyset(&noSignals)
-        posix_spawnattr_setsigmask(&attributes, &noSignals)
-        var defaults = sigset_t()
-        sigfillset(&defaults)
-        sigdelset(&defaults, SIGKILL)
-        sigdelset(&defaults, SIGSTOP)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setpgroup(&attributes, 0)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-
         let argv = arguments.map { strdup($0) } + [nil]
         let envp = environment.map { strdup($0) } + [nil]
         defer {
             argv.forEach { free($0) }
             envp.forEach { free($0) }
         }
-        var pid = pid_t()
-        let rc = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
-        guard rc == 0 else { throw IndexerError("cannot run \(executable): \(String(cString: strerror(rc)))") }
+        var error: Int32 = 0
+        let pid = indexops_spawn_supervised(executable, argv, envp, pipes.stdin.read, pipes.stdout.write, pipes.stderr.write, &error)
+        guard pid > 0 else { throw IndexerError("cannot run \(executable): \(String(cString: strerror(error)))") }
         return pid
     }
 }
 
-/// The two GNU extensions of glibc (2.34+) that Swift's `Glibc` module does not import
-/// (they are declared under `_GNU_SOURCE`), looked up once by name with their C signatures.
+/// The GNU extension of glibc that Swift's `Glibc` module does not import (it is declared
+/// under `_GNU_SOURCE`), looked up once by name with its C signature.
 private enum GNU {
     typealias Pipe2 = @convention(c) (UnsafeMutablePointer<Int32>?, Int32) -> Int32
-    typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>?, Int32) -> Int32
 
     /// `pipe2(2)`: a pipe made close-on-exec atomically, so that no program spawned by
     /// another thread meanwhile inherits it.
     static let pipe2: Pipe2? = symbol("pipe2").map { unsafeBitCast($0, to: Pipe2.self) }
-    /// `posix_spawn_file_actions_addclosefrom_np(3)`: closes every descriptor from a number
-    /// up in the child.
-    static let closeFrom: CloseFrom? = symbol("posix_spawn_file_actions_addclosefrom_np").map { unsafeBitCast($0, to: CloseFrom.self) }
 
     private static func symbol(_ name: String) -> UnsafeMutableRawPointer? {
         guard let process = dlopen(nil, RTLD_NOW) else { return nil }

@@ -14,14 +14,15 @@ import IndexOpsCore
 /// ```
 ///
 /// `contentFile` is there only when the request carries the source's bytes: a file created
-/// mode 0600, removed when the program has ended. The program answers a create on stdout
+/// mode 0600 in `TMPDIR` (or /tmp), named `<contentFilePrefix>XXXXXX`, removed when the
+/// program has ended (and, after a kill, by ``removeContentFiles(prefix:)`` at the next start). The program answers a create on stdout
 /// with `{"indexData": {...}}` (other members are ignored). A delete may print nothing or
 /// any JSON object, which is ignored; anything else is an error, so a confused program is
 /// noticed.
 ///
-/// The program runs in its own process group, with an environment of `PATH` (the
-/// controller's) plus the configured `environment` and nothing else — no token of the
-/// controller reaches it. Its working directory is the controller's. Stdout is capped at
+/// The program runs in its own process group under a supervisor that kills the group when
+/// the controller dies (even by SIGKILL), with an environment of `PATH` (the controller's)
+/// plus the configured `environment` and nothing else — no token of the controller reaches it. Its working directory is the controller's. Stdout is capped at
 /// ``stdoutLimit`` bytes, and the last 2 KiB of stderr are kept for the error message. When
 /// the program exits, anything left in its group is killed. After `timeout`, or when the
 /// calling task is cancelled, the group gets SIGTERM, then SIGKILL after `gracePeriod`; the
@@ -41,12 +42,19 @@ public struct ExecIndexer: Indexer {
     public static let stdoutLimit = 1 << 20
     /// The bytes of stderr kept for an error message (2 KiB).
     public static let stderrLimit = 2_048
+    /// How content file names begin when no other prefix is given.
+    public static let contentFilePrefix = "indexops-content-"
+    /// How this indexer's content file names begin: the controller makes it name its clone.
+    public let contentFilePrefix: String
 
     /// Creates the indexer of an index type.
     ///
-    /// - Throws: ``IndexerError`` when `command` is empty, or `command[0]` is a relative path
-    ///   (a path with a slash that does not start with one).
-    public init(indexType: String, command: [String], environment: [String: String] = [:], timeout: Duration? = nil, gracePeriod: Duration = .seconds(5)) throws(IndexerError) {
+    /// - Throws: ``IndexerError`` when `command` is empty, `command[0]` is a relative path
+    ///   (a path with a slash that does not start with one), or `contentFilePrefix` has a slash.
+    public init(
+        indexType: String, command: [String], environment: [String: String] = [:], timeout: Duration? = nil,
+        gracePeriod: Duration = .seconds(5), contentFilePrefix: String = ExecIndexer.contentFilePrefix
+    ) throws(IndexerError) {
         guard let program = command.first, !program.isEmpty else {
             throw IndexerError("\(indexType): the exec driver needs a command")
         }
@@ -58,6 +66,10 @@ public struct ExecIndexer: Indexer {
         self.environment = environment
         self.timeout = timeout
         self.gracePeriod = gracePeriod
+        guard !contentFilePrefix.isEmpty, !contentFilePrefix.contains("/") else {
+            throw IndexerError("\(indexType): the content file prefix \"\(contentFilePrefix)\" must be a non-empty name without a slash")
+        }
+        self.contentFilePrefix = contentFilePrefix
     }
 
     /// Runs the program with a create request; returns its `indexData`.
@@ -113,7 +125,7 @@ public struct ExecIndexer: Indexer {
         let controllerPath = getenv("PATH").map { String(cString: $0) } ?? "/usr/local/bin:/usr/bin:/bin"
         let executable = try resolve(command[0], in: controllerPath)
         var contentFile: String?
-        if let content = request.content { contentFile = try Self.writeContentFile(content) }
+        if let content = request.content { contentFile = try Self.writeContentFile(content, prefix: contentFilePrefix) }
         defer { if let contentFile { unlink(contentFile) } }
 
         var variables = ["PATH": controllerPath]
@@ -168,10 +180,33 @@ public struct ExecIndexer: Indexer {
         throw IndexerError("\(indexType): \(program) is not an executable file in PATH (\(path))")
     }
 
-    /// Writes `content` to a new file of mode 0600 in `TMPDIR` (or /tmp); returns its path.
-    private static func writeContentFile(_ content: [UInt8]) throws(IndexerError) -> String {
-        let folder = getenv("TMPDIR").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
-        var template = Array((folder + "/indexops-content-XXXXXX").utf8CString)
+    /// The folder of content files: `TMPDIR`, or /tmp.
+    static var contentFolder: String {
+        getenv("TMPDIR").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+    }
+
+    /// Removes the content files whose names begin with `prefix`: those of a run that was
+    /// killed before it could remove them. Call it only while no operation with that prefix
+    /// runs (the controller does at start, holding its clone's lock). Returns their paths.
+    @discardableResult
+    public static func removeContentFiles(prefix: String) -> [String] {
+        guard !prefix.isEmpty, !prefix.contains("/"), let folder = opendir(contentFolder) else { return [] }
+        defer { closedir(folder) }
+        var removed: [String] = []
+        while let entry = readdir(folder) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            guard name.hasPrefix(prefix), name.count == prefix.count + 6 else { continue }
+            let path = contentFolder + "/" + name
+            if unlink(path) == 0 { removed.append(path) }
+        }
+        return removed.sorted()
+    }
+
+    /// Writes `content` to a new file of mode 0600 in ``contentFolder``, named `prefix` and six
+    /// random characters; returns its path.
+    private static func writeContentFile(_ content: [UInt8], prefix: String) throws(IndexerError) -> String {
+        let folder = contentFolder
+        var template = Array((folder + "/" + prefix + "XXXXXX").utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard fd >= 0 else { throw IndexerError("cannot create a content file in \(folder): \(String(cString: strerror(errno)))") }
         _ = fcntl(fd, F_SETFD, FD_CLOEXEC)

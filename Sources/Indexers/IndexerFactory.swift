@@ -6,18 +6,23 @@ public enum IndexerFactory {
     ///
     /// The sqlite drivers use `settings.database`, or `defaultDatabase` when it is `nil`;
     /// index types on one database file share one connection (an actor), opened on first
-    /// use. The exec driver uses `settings.command`, `settings.env` and `settings.timeout`.
+    /// use. The exec driver uses `settings.command`, `settings.env` and `settings.timeout`, and
+    /// names its content files with `contentFilePrefix`.
     ///
     /// - Throws: ``IndexerError`` when the settings cannot make an indexer (an invalid index
     ///   type name, an exec driver without a command or with a relative command path).
-    public static func make(name: String, settings: IndexTypeSettings, defaultDatabase: String) throws -> any Indexer {
+    public static func make(
+        name: String, settings: IndexTypeSettings, defaultDatabase: String, contentFilePrefix: String = ExecIndexer.contentFilePrefix
+    ) throws -> any Indexer {
         switch settings.driver {
         case .sqliteFTS:
             return try SQLiteFTSIndexer(indexType: name, databasePath: settings.database ?? defaultDatabase)
         case .sqliteVector:
             return try SQLiteVectorIndexer(indexType: name, databasePath: settings.database ?? defaultDatabase)
         case .exec:
-            return try ExecIndexer(indexType: name, command: settings.command ?? [], environment: settings.env, timeout: settings.timeout)
+            return try ExecIndexer(
+                indexType: name, command: settings.command ?? [], environment: settings.env, timeout: settings.timeout,
+                contentFilePrefix: contentFilePrefix)
         case .noop:
             return NoopIndexer()
         }

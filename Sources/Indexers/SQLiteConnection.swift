@@ -42,9 +42,10 @@ package final class SQLiteConnection {
         var errorText: UnsafeMutablePointer<CChar>?
         let rc = sqlite3_exec(handle, sql, nil, nil, &errorText)
         if rc != SQLITE_OK {
+            let systemReason = systemReason(rc, errno: errno)
             let message = errorText.map { String(cString: $0) } ?? String(cString: sqlite3_errstr(rc))
             sqlite3_free(errorText)
-            throw IndexerError("sqlite: \(path): \(message) (code \(rc), in sqlite3_exec)")
+            throw IndexerError("sqlite: \(path): \(message)\(systemReason) (code \(rc), in sqlite3_exec)")
         }
     }
 
@@ -72,7 +73,16 @@ package final class SQLiteConnection {
 
     /// The error of the last failed call on this connection.
     func error(_ rc: Int32, in function: String) -> IndexerError {
-        IndexerError("sqlite: \(path): \(String(cString: sqlite3_errmsg(handle))) (code \(rc), in \(function))")
+        let reason = systemReason(rc, errno: errno)
+        return IndexerError("sqlite: \(path): \(String(cString: sqlite3_errmsg(handle)))\(reason) (code \(rc), in \(function))")
+    }
+
+    /// The system's reason for an I/O error (a full disk, a file too large): the one SQLite
+    /// kept, else `errno` as the failing call left it.
+    private func systemReason(_ rc: Int32, errno: Int32) -> String {
+        guard rc & 0xFF == SQLITE_IOERR || rc & 0xFF == SQLITE_FULL else { return "" }
+        let number = sqlite3_system_errno(handle) != 0 ? sqlite3_system_errno(handle) : errno
+        return number == 0 ? "" : ": " + String(cString: strerror(number))
     }
 
     private static func makeParentFolder(of path: String) throws(IndexerError) {

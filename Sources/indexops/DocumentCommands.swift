@@ -91,6 +91,11 @@ struct Retry: AsyncParsableCommand {
             Sets the annotation indexops/retry-requested-at to the current time in the document's \
             spec and commits; the next pass retries its failed indexes once, with a fresh count.
 
+            A document whose spec is gone but whose indexes could not be deleted has no spec to \
+            annotate: it is declared again in specs/<id>.yaml with those indexes absent and the \
+            annotation, so the next pass retries the deletes at once. Remove that spec with \
+            cleanup once they are gone.
+
             Example:
               indexops retry doc123
             """
@@ -99,8 +104,14 @@ struct Retry: AsyncParsableCommand {
     @OptionGroup var request: AnnotationRequest
 
     func run() async throws {
-        try await request.run { try await $0.retryFailedIndexes(documentId: $1, user: $2) }
-        Output.line("asked for a retry of \(request.document)'s failed indexes")
+        var written: String?
+        try await request.run { written = try await $0.retryFailedIndexes(documentId: $1, user: $2) }
+        if let written {
+            Output.line("\(request.document) has no spec: declared its failed indexes absent in \(written) with a retry annotation; "
+                + "the next reconcile pass deletes them, then `indexops cleanup \(request.document)` removes the spec")
+        } else {
+            Output.line("asked for a retry of \(request.document)'s failed indexes")
+        }
     }
 }
 

@@ -46,6 +46,9 @@ enum Report {
         if !report.failedIndexes.isEmpty {
             lines.append("failed indexes: " + report.failedIndexes.map(\.description).joined(separator: ", "))
         }
+        if let error = report.pushError {
+            lines.append("not pushed: \(error); the commits stay in the clone and the next pass pushes them")
+        }
         return lines
     }
 
@@ -75,6 +78,7 @@ enum Report {
             "diagnostics": .array(report.diagnostics.map { .string($0.description) }),
             "commits": .array(report.commits.map { .string($0.hex) }),
             "pushed": .bool(report.pushed),
+            "pushError": report.pushError.map(JSONValue.string) ?? .null,
             "failedIndexes": .array(report.failedIndexes.map { .string($0.description) }),
             "steps": .array(report.steps.map { step in
                 .object(["step": .string(step.step), "seconds": .double(Double(step.duration.components.seconds) + Double(step.duration.components.attoseconds) / 1e18)])
@@ -91,9 +95,9 @@ enum Report {
 }
 
 extension PassReport {
-    /// Failed indexes, invalid specs or deletions held: what makes `reconcile` exit 1.
+    /// Failed indexes, invalid specs, deletions held or a failed push: what makes `reconcile` exit 1.
     var hasProblems: Bool {
-        !failedIndexes.isEmpty || plan.brake != nil || diagnostics.contains { $0.severity == .error }
+        !failedIndexes.isEmpty || plan.brake != nil || diagnostics.contains { $0.severity == .error } || pushError != nil
     }
 }
 

@@ -205,9 +205,31 @@ struct ReconcilerTests {
         #expect(try status("doc-b").indexes["vector"]?.actualState == .present)
     }
 
-    @Test func wipedSpecsTripTheBrakeUntilAllowed() async throws {
+    /// A document whose every index is declared absent never reads its source: removing the
+    /// source file in the same commit still deletes its indexes (a warning, not a hold), and
+    /// the delete gets the source the status kept.
+    @Test func indexesDeclaredAbsentAreDeletedWhenTheSourceIsGone() async throws {
         defer { repo.cleanup() }
         let reconciler = try reconciler()
+        _ = try await reconciler.pass()
+        #expect(try status("doc-b").source == .path("docs/doc-b.md"))
+        try repo.write("specs/b.yaml", PeopleRepository.spec("doc-b", indexes: "{ vector: absent }"))
+        try repo.git("rm", "-q", "docs/doc-b.md")
+        try repo.commitAll("doc-b goes, source and all")
+        let report = try await reconciler.pass()
+        #expect(report.outcomes.map { "\($0.operation.key) \($0.operation.reason.rawValue)" } == ["doc-b/vector declared absent"])
+        #expect(report.diagnostics.map(\.description) == [
+            "specs/b.yaml:7:11: warning: source \"docs/doc-b.md\" does not exist in the repository; every index is declared absent, so it is not read",
+        ])
+        #expect(await vector.live.keys.sorted() == ["doc-a"])
+        #expect(!repo.exists(DocumentStatus.path(for: "doc-b")))
+    }
+
+    @Test func wipedSpecsTripTheBrakeUntilAllowed() async throws {
+        defer { repo.cleanup() }
+        var config = ControllerConfig.embeddedDefaults
+        config.reconcile.minDeleteCount = 0  // three indexes: below the default, the brake would not apply
+        let reconciler = try Reconciler.testing(repo, config: config, clock: clock, ledgers: ["vector": vector, "fulltext": fulltext])
         _ = try await reconciler.pass()
         try repo.git("rm", "-q", "-r", "specs")
         try repo.git("commit", "-q", "-m", "Oops")

@@ -62,6 +62,8 @@ struct ConfigFingerprintTests {
         "limits.aliasExpansionRatio": { $0.limits.aliasExpansionRatio += 1 },
         "limits.aliasExpansionFloor": { $0.limits.aliasExpansionFloor += 1 },
         "sizeLimits.maxSourceSize": { $0.sizeLimits.maxSourceSize += 1 },
+        "reconcile.minDeleteCount": { $0.reconcile.minDeleteCount += 1 },
+        "repository.stallTimeout": { $0.repository.stallTimeout += .seconds(1) },
         "sizeLimits.maxStatusFileSize": { $0.sizeLimits.maxStatusFileSize += 1 },
         "sizeLimits.maxWorkTreeFileSize": { $0.sizeLimits.maxWorkTreeFileSize += 1 },
     ]

@@ -74,6 +74,7 @@ struct ControllerConfigTests {
         #expect(config.repository.url == nil)
         #expect(config.repository.specsDir == "specs")
         #expect(config.reconcile.maxDeletePercent == 50)
+        #expect(config.reconcile.minDeleteCount == 10)
         #expect(config.reconcile.maxRetries == 5)
     }
 
@@ -102,6 +103,8 @@ struct ControllerConfigTests {
         #expect(failure(head + "reconcile:\n  concurency: 4\n") == "indexops.yaml:4:3: error: unknown field \"reconcile.concurency\"")
         #expect(failure(head + "reconcile: { maxDeletePercent: 150 }\n")
             == "indexops.yaml:3:32: error: reconcile.maxDeletePercent: maxDeletePercent must be between 0 and 100")
+        #expect(failure(head + "reconcile: { minDeleteCount: -1 }\n")
+            == "indexops.yaml:3:30: error: reconcile.minDeleteCount: minDeleteCount must not be negative")
         #expect(failure(head + "server: { listen: localhost }\n")
             == "indexops.yaml:3:19: error: server.listen: listen must be host:port, like 0.0.0.0:8080")
         #expect(failure(head + "repository: { specsDir: ../specs }\n")

@@ -102,11 +102,10 @@ struct PlannerTests {
 
     @Test(arguments: rows)
     func row(_ row: Row) {
-        var settings = Self.settings
-        settings.maxDeletePercent = 100  // one document's only index: the brake has its own test
+        // One document's only index: below minDeleteCount, so the brake (its own test) stays off.
         let plan = Planner.plan(
             desired: row.desired.map { ["doc": $0] } ?? [:], held: [], actual: row.actual.map { ["doc": $0] } ?? [:],
-            now: Self.now, settings: settings)
+            now: Self.now, settings: Self.settings)
         #expect(Self.describe(plan) == row.expected)
         for op in plan.operations {
             let intent = plan.intents[op.key.documentId].flatMap { $0 }?.indexes[op.key.indexType]
@@ -186,23 +185,61 @@ struct PlannerTests {
     }
 
     @Test func massDeleteBrake() {
+        var settings = Self.settings
+        settings.minDeleteCount = 0
         let actual = Dictionary(uniqueKeysWithValues: ["a", "b", "c", "d"].map { ($0, Self.status(["vector": Self.entry(.present)], id: $0)) })
         let keep = ["a": Self.spec("a"), "b": Self.spec("b", revision: "r9")]
-        let plan = Planner.plan(desired: keep, held: [], actual: actual, now: Self.now, settings: Self.settings)
+        let plan = Planner.plan(desired: keep, held: [], actual: actual, now: Self.now, settings: settings)
         #expect(plan.brake == nil, "2 of 4 is not more than 50 %")
         #expect(plan.operations.map(\.key.documentId) == ["b", "c", "d"])
 
-        let wiped = Planner.plan(desired: ["a": Self.spec("a", revision: "r9")], held: [], actual: actual, now: Self.now, settings: Self.settings)
+        let wiped = Planner.plan(desired: ["a": Self.spec("a", revision: "r9")], held: [], actual: actual, now: Self.now, settings: settings)
         #expect(wiped.brake == MassDeleteBrake(wouldDelete: 3, present: 4, maxDeletePercent: 50))
         #expect(wiped.operations.map(\.key.documentId) == ["a"], "everything else is still reconciled")
         #expect(wiped.intents.keys.sorted() == ["a"], "no deleting intent is written for held deletes")
         #expect(wiped.held[IndexKey("c", "vector")] == "mass-delete brake")
 
-        var allow = Self.settings
+        var allow = settings
         allow.allowMassDelete = true
         let allowed = Planner.plan(desired: [:], held: [], actual: actual, now: Self.now, settings: allow)
         #expect(allowed.brake == nil)
         #expect(allowed.operations.count == 4)
+    }
+
+    struct BrakeRow: Sendable, CustomTestStringConvertible {
+        var present: Int
+        var deleted: Int
+        var minDeleteCount: Int
+        var brakes: Bool
+        var testDescription: String { "\(deleted) of \(present) deleted, minDeleteCount \(minDeleteCount): \(brakes ? "held" : "deleted")" }
+    }
+
+    /// The brake applies only above `minDeleteCount` present indexes (default 10): deleting
+    /// the only documents of a small repository is not a wiped specs folder.
+    @Test(arguments: [
+        BrakeRow(present: 1, deleted: 1, minDeleteCount: 10, brakes: false),
+        BrakeRow(present: 10, deleted: 10, minDeleteCount: 10, brakes: false),
+        BrakeRow(present: 11, deleted: 11, minDeleteCount: 10, brakes: true),
+        BrakeRow(present: 11, deleted: 5, minDeleteCount: 10, brakes: false),
+        BrakeRow(present: 11, deleted: 6, minDeleteCount: 10, brakes: true),
+        BrakeRow(present: 4, deleted: 3, minDeleteCount: 3, brakes: true),
+        BrakeRow(present: 3, deleted: 3, minDeleteCount: 3, brakes: false),
+        BrakeRow(present: 1, deleted: 1, minDeleteCount: 0, brakes: true),
+    ])
+    func brakeAppliesOnlyAboveMinDeleteCount(_ row: BrakeRow) {
+        let ids = (0..<row.present).map { "doc" + ($0 < 10 ? "0" : "") + "\($0)" }
+        let actual = Dictionary(uniqueKeysWithValues: ids.map { ($0, Self.status(["vector": Self.entry(.present)], id: $0)) })
+        let kept = Dictionary(uniqueKeysWithValues: ids.dropFirst(row.deleted).map { ($0, Self.spec($0)) })
+        var settings = Self.settings
+        settings.minDeleteCount = row.minDeleteCount
+        let plan = Planner.plan(desired: kept, held: [], actual: actual, now: Self.now, settings: settings)
+        if row.brakes {
+            #expect(plan.brake == MassDeleteBrake(wouldDelete: row.deleted, present: row.present, maxDeletePercent: 50))
+            #expect(plan.operations.isEmpty)
+        } else {
+            #expect(plan.brake == nil)
+            #expect(plan.operations.count == row.deleted)
+        }
     }
 
     @Test func statusFollowsTheSpecFileAndCollection() throws {
@@ -215,6 +252,7 @@ struct PlannerTests {
         let intent = try #require(plan.intents["doc"] ?? nil)
         #expect(intent.specFile == "specs/moved.yaml")
         #expect(intent.collection == "col")
+        #expect(intent.source == .path("docs/doc.md"))
     }
 }
 
@@ -261,7 +299,7 @@ struct OutcomeTests {
 struct StatusFileTests {
     @Test func canonicalFormRoundTrips() throws {
         let status = DocumentStatus(
-            documentId: "doc123", collection: "col456", specFile: "specs/doc123.yaml",
+            documentId: "doc123", collection: "col456", specFile: "specs/doc123.yaml", source: .path("docs/doc123.md"),
             indexes: ["vector": IndexStatus(
                 actualState: .present, desiredState: .present, createdAt: Timestamp("2026-11-29T10:00:03Z"),
                 updatedAt: Timestamp("2026-11-29T10:00:05Z")!, lastReconciledAt: Timestamp("2026-11-29T10:00:05Z")!,
@@ -291,11 +329,32 @@ struct StatusFileTests {
               "kind": "DocumentIndexStatus",
               "lastHandledRecreateAt": null,
               "lastHandledRetryAt": "2026-11-29T10:00:00Z",
+              "source": {
+                "path": "docs/doc123.md"
+              },
               "specFile": "specs/doc123.yaml"
             }
 
             """)
         #expect(try DocumentStatus(fileText: status.fileText) == status)
+    }
+
+    /// The source is kept so that an orphan's delete gets what its create got; files written
+    /// before it was kept still load, without one.
+    @Test func sourceIsKeptAndOptional() throws {
+        let uri = DocumentStatus(documentId: "doc", source: .uri("s3://bucket/doc.pdf", revision: "v7"))
+        #expect(uri.fileText.contains("\"source\": {\n    \"revision\": \"v7\",\n    \"uri\": \"s3://bucket/doc.pdf\"\n  }"))
+        #expect(try DocumentStatus(fileText: uri.fileText) == uri)
+        let unrevised = DocumentStatus(documentId: "doc", source: .uri("s3://bucket/doc.pdf", revision: nil))
+        #expect(try DocumentStatus(fileText: unrevised.fileText) == unrevised)
+        let old = #"{"apiVersion": "indexops/v1", "documentId": "doc", "indexes": {}, "kind": "DocumentIndexStatus", "specFile": "specs/doc.yaml"}"#
+        #expect(try DocumentStatus(fileText: old).source == nil)
+        #expect(throws: StatusFileError("source path \"../etc/passwd\" leaves the repository (\"..\" is not allowed)", field: "source")) {
+            try DocumentStatus(fileText: #"{"apiVersion": "indexops/v1", "documentId": "doc", "indexes": {}, "kind": "DocumentIndexStatus", "source": {"path": "../etc/passwd"}}"#)
+        }
+        #expect(throws: StatusFileError("must be {\"path\"} or {\"uri\", \"revision\"}", field: "source")) {
+            try DocumentStatus(fileText: #"{"apiVersion": "indexops/v1", "documentId": "doc", "indexes": {}, "kind": "DocumentIndexStatus", "source": "docs/doc.md"}"#)
+        }
     }
 
     @Test func fanOutPath() {
@@ -408,7 +467,7 @@ struct PlannerRuleTests {
         #expect(small.brake == nil, "1 of 100 present indexes is under the brake")
         #expect(asked == 1)
         let big = Planner.plan(ids: ["a", "b"], desired: [:], held: [], actual: actual, presentIndexes: { 3 },
-                               now: now, settings: PlannerSettings(indexTypes: ["vector"]))
+                               now: now, settings: PlannerSettings(indexTypes: ["vector"], minDeleteCount: 0))
         #expect(big.brake == MassDeleteBrake(wouldDelete: 2, present: 3, maxDeletePercent: 50))
         var notAsked = true
         _ = Planner.plan(ids: ["a"], desired: ["a": PlannerTests.spec("a")], held: [], actual: actual,

@@ -53,8 +53,10 @@ struct ReferenceFileTests {
         let fields = [
             "repository.path", "repository.url", "repository.branch", "repository.specsDir", "repository.statusDir",
             "repository.sshKeyFile", "repository.knownHostsFile", "repository.authorName", "repository.authorEmail",
+            "repository.stallTimeout",
             "reconcile.interval", "reconcile.concurrency", "reconcile.operationTimeout", "reconcile.maxRetries",
             "reconcile.retryBackoff", "reconcile.maxRetryBackoff", "reconcile.commitInterval", "reconcile.maxDeletePercent",
+            "reconcile.minDeleteCount",
             "indexTypes.fulltext.driver", "indexTypes.fulltext.database", "indexTypes.graph.command",
             "indexTypes.graph.timeout", "indexTypes.graph.env", "server.listen", "server.webhookSecretFile",
             "limits.maxFileSize", "limits.maxDepth", "limits.maxDocuments", "limits.maxScalarLength",

@@ -45,4 +45,15 @@ struct SpecSetCheckTests {
             "sub.yaml:7:11: error: source \"docs/sub\" is in a submodule; submodules are never followed",
         ])
     }
+
+    /// A document whose every index is declared absent only has indexes deleted: a missing
+    /// source is a warning, not an error that holds it.
+    @Test func aMissingSourceOfAnAllAbsentDocumentIsAWarning() {
+        let absent = spec("absent.yaml", "gone", source: "docs/gone", indexes: "  indexes: { vector: absent, graph: absent }\n")
+        let mixed = spec("mixed.yaml", "half", source: "docs/half", indexes: "  indexes: { vector: absent, graph: present }\n")
+        #expect(SpecSetCheck.check([absent, mixed], indexTypes: nil) { _, _ in .missing }.map(\.description) == [
+            "absent.yaml:7:11: warning: source \"docs/gone\" does not exist in the repository; every index is declared absent, so it is not read",
+            "mixed.yaml:7:11: error: source \"docs/half\" does not exist in the repository",
+        ])
+    }
 }

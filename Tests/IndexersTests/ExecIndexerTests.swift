@@ -46,6 +46,34 @@ struct ExecIndexerTests {
         #expect(!FileManager.default.fileExists(atPath: contentFile))  // removed afterwards
     }
 
+    /// Content files carry the controller's prefix, and only files of that prefix (and of
+    /// its exact shape) are removed after a kill, never another clone's.
+    @Test func contentFilesAreNamedByTheirPrefixAndRemovedOnlyByIt() async throws {
+        defer { folder.remove() }
+        let tag = String(UUID().uuidString.lowercased().filter(\.isHexDigit).prefix(12))
+        let prefix = "indexops-content-\(tag)-"
+        let path = try folder.script("indexer.sh", """
+            sed -n 's/^  "contentFile": "\\(.*\\)",$/\\1/p' > "\(folder.path)/content.path"
+            echo '{"indexData": {}}'
+            """)
+        let exec = try ExecIndexer(indexType: "graph", command: ["/bin/sh", path], contentFilePrefix: prefix)
+        _ = try await exec.create(request(type: "graph", text: "content"))
+        let used = try #require(folder.read("content.path")?.trimmingCharacters(in: .whitespacesAndNewlines))
+        #expect(URL(fileURLWithPath: used).lastPathComponent.hasPrefix(prefix))
+        #expect(URL(fileURLWithPath: used).lastPathComponent.count == prefix.count + 6)
+
+        let tmp = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+        let left = tmp + "/" + prefix + "AbCdEf"
+        let longer = tmp + "/" + prefix + "AbCdEfG"
+        let other = tmp + "/indexops-content-000000000000-AbCdEf"
+        for file in [left, longer, other] { FileManager.default.createFile(atPath: file, contents: Data("x".utf8)) }
+        defer { for file in [longer, other] { try? FileManager.default.removeItem(atPath: file) } }
+        #expect(ExecIndexer.removeContentFiles(prefix: prefix) == [left])
+        #expect(!FileManager.default.fileExists(atPath: left))
+        #expect(FileManager.default.fileExists(atPath: longer) && FileManager.default.fileExists(atPath: other))
+        #expect(throws: IndexerError.self) { try ExecIndexer(indexType: "graph", command: ["/bin/true"], contentFilePrefix: "a/b") }
+    }
+
     @Test func deleteOfAURISourceHasNoContentFileAndAcceptsEmptyStdout() async throws {
         defer { folder.remove() }
         let exec = try indexer("cat > \"\(folder.path)/request.json\"")

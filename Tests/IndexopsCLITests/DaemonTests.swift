@@ -265,6 +265,12 @@ struct DaemonTests {
         #expect(first.contains("\"slow\": true"))
         #expect(second.contains("\"actualState\": \"creating\""), "\(second)")
         #expect(daemon.stderr.contains("Shutting down"))
+
+        // Nothing is lost: the next start runs the operation that had not started.
+        let next = try Harness.run(["reconcile", "--once", "--config", config], in: world.root)
+        #expect(next.status == 0, "\(next.stderr)")
+        try world.pull()
+        #expect(try world.status(ran == "doc123" ? "doc456" : "doc123").contains("\"actualState\": \"present\""))
     }
 
     /// An operation that outlives the grace period is cancelled (its program's process group

@@ -73,7 +73,7 @@ struct EverydayCommandTests {
         let cases: [(arguments: [String], folder: URL, environment: [String: String]?, message: String)] = [
             (["status"], folder, nil, "indexops: error: \(folder.path) is not a git repository (run `git init`, or pass --repo)\n"),
             (["status", "nope"], repo, nil, "indexops: error: unknown document nope: it has no spec and no status\n"),
-            (["retry", "nope"] + Self.ana, repo, nil, "indexops: error: unknown document nope: no spec under specs/ declares it\n"),
+            (["retry", "nope"] + Self.ana, repo, nil, "indexops: error: unknown document nope: no spec under specs/ declares it and it has no status\n"),
             (["history", "nope"], repo, nil, "indexops: error: unknown document nope: it has no spec and no status history\n"),
             (["create", "Bad_ID"] + Self.ana, repo, nil,
              "indexops: error: document id: \"Bad_ID\" is not a valid id: use lower-case letters, digits, '.', '_' and '-', starting and ending with a letter or digit\n"),

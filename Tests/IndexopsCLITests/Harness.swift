@@ -22,30 +22,10 @@ enum Harness {
     }
 
     /// Runs `indexops` with arguments in a folder and waits for it to end; `environment`
-    /// replaces the inherited environment when given.
-    static func run(_ arguments: [String], in folder: URL, environment: [String: String]? = nil) throws -> Result {
-        let out = folder.appendingPathComponent(".out-\(UUID().uuidString)")
-        let err = folder.appendingPathComponent(".err-\(UUID().uuidString)")
-        FileManager.default.createFile(atPath: out.path, contents: nil)
-        FileManager.default.createFile(atPath: err.path, contents: nil)
-        defer {
-            try? FileManager.default.removeItem(at: out)
-            try? FileManager.default.removeItem(at: err)
-        }
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        process.currentDirectoryURL = folder
-        if let environment { process.environment = environment }
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = try FileHandle(forWritingTo: out)
-        process.standardError = try FileHandle(forWritingTo: err)
-        try process.run()
-        process.waitUntilExit()
-        return Result(
-            status: process.terminationStatus,
-            stdout: try String(contentsOf: out, encoding: .utf8),
-            stderr: try String(contentsOf: err, encoding: .utf8))
+    /// replaces the inherited environment when given; `wrapper` (an argv) runs it, with the
+    /// binary's path and the arguments appended, when given.
+    static func run(_ arguments: [String], in folder: URL, environment: [String: String]? = nil, wrapper: [String] = []) throws -> Result {
+        try start(arguments, in: folder, environment: environment, wrapper: wrapper).finish()
     }
 
     /// A new empty folder, removed by the caller with `cleanup`.
@@ -84,15 +64,21 @@ enum Harness {
         }
     }
 
-    /// Starts `indexops` and returns at once.
-    static func start(_ arguments: [String], in folder: URL) throws -> Running {
+    /// Starts `indexops` and returns at once; `environment` and `wrapper` as for ``run(_:in:environment:wrapper:)``.
+    static func start(_ arguments: [String], in folder: URL, environment: [String: String]? = nil, wrapper: [String] = []) throws -> Running {
         let out = folder.appendingPathComponent(".out-\(UUID().uuidString)")
         let err = folder.appendingPathComponent(".err-\(UUID().uuidString)")
         FileManager.default.createFile(atPath: out.path, contents: nil)
         FileManager.default.createFile(atPath: err.path, contents: nil)
         let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
+        if let program = wrapper.first {
+            process.executableURL = URL(fileURLWithPath: program)
+            process.arguments = Array(wrapper.dropFirst()) + [binary.path] + arguments
+        } else {
+            process.executableURL = binary
+            process.arguments = arguments
+        }
+        if let environment { process.environment = environment }
         process.currentDirectoryURL = folder
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = try FileHandle(forWritingTo: out)

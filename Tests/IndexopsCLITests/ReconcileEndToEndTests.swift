@@ -31,7 +31,7 @@ struct ReconcileEndToEndTests {
                 apiVersion: indexops/v1
                 kind: ControllerConfig
                 repository: { path: controller, url: "\(remote.path)", branch: main }
-                reconcile: { maxRetries: 3, retryBackoff: 1m, commitInterval: 1s, maxDeletePercent: 70 }
+                reconcile: { maxRetries: 3, retryBackoff: 1m, commitInterval: 1s, maxDeletePercent: 70, minDeleteCount: 0 }
                 indexTypes:
                   fulltext: { driver: sqlite-fts, database: indexes.sqlite }
                   vector: { driver: sqlite-vector, database: indexes.sqlite }
