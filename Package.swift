@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: [
         .systemLibrary(
@@ -43,7 +44,7 @@ let package = Package(
         ),
         .target(name: "YAML", dependencies: ["CYAML"]),
         .target(name: "Git", dependencies: ["CGit2"]),
-        .target(name: "IndexOpsCore", dependencies: ["YAML"]),
+        .target(name: "IndexOpsCore", dependencies: ["YAML", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Indexers", dependencies: ["IndexOpsCore", "CSQLite"]),
         .target(
             name: "IndexOpsController",

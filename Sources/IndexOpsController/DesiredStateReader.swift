@@ -102,7 +102,7 @@ final class DesiredStateReader {
             }
             var revisions: [String: String] = [:]
             for (type, settings) in config.indexTypes {
-                revisions[type] = String(SHA256.hex(base + "\n" + Self.fingerprint(settings)).prefix(40))
+                revisions[type] = String(Digests.sha256Hex(base + "\n" + Self.fingerprint(settings)).prefix(40))
             }
             snapshot.desired[id] = DesiredDocument(index: resource.index, specFile: resource.file, revisions: revisions)
         }

@@ -376,7 +376,7 @@ public actor Reconciler {
     private func configFingerprint() -> String {
         var parts = config.indexTypes.keys.sorted().map { "\($0)=\(DesiredStateReader.fingerprint(config.indexTypes[$0]!))" }
         parts.append("\(config.reconcile.maxRetries)/\(config.reconcile.maxDeletePercent)/\(config.repository.specsDir)/\(statusDir)")
-        return SHA256.hex(parts.joined(separator: "\n"))
+        return Digests.sha256Hex(parts.joined(separator: "\n"))
     }
 
     private static func nextDue(_ statuses: [String: DocumentStatus], plan: ReconcilePlan, settings: ControllerConfig) -> Timestamp? {
