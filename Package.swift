@@ -26,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         .systemLibrary(
@@ -46,7 +47,10 @@ let package = Package(
         .target(name: "YAML", dependencies: ["CYAML"]),
         .target(name: "Git", dependencies: ["CGit2"]),
         .target(name: "IndexOpsCore", dependencies: ["YAML", .product(name: "Crypto", package: "swift-crypto")]),
-        .target(name: "Indexers", dependencies: ["IndexOpsCore", "CSQLite"]),
+        .target(
+            name: "Indexers",
+            dependencies: ["IndexOpsCore", "CSQLite", .product(name: "AsyncHTTPClient", package: "async-http-client")]
+        ),
         .target(
             name: "IndexOpsController",
             dependencies: [

@@ -128,11 +128,14 @@ final class DesiredStateReader {
     }
 
 
-    /// What of an index type's settings changes what is indexed: a change rebuilds.
+    /// What of an index type's settings changes what is indexed: a change rebuilds. An
+    /// embedder adds its model and dimensions (without one, the text is what it always was,
+    /// so that no index is rebuilt by an upgrade).
     static func fingerprint(_ settings: IndexTypeSettings) -> String {
         let env = settings.env.keys.sorted().map { "\($0)=\(settings.env[$0]!)" }.joined(separator: "\u{1}")
-        return [settings.driver.rawValue, settings.database ?? "", (settings.command ?? []).joined(separator: "\u{1}"), env]
-            .joined(separator: "\u{0}")
+        var parts = [settings.driver.rawValue, settings.database ?? "", (settings.command ?? []).joined(separator: "\u{1}"), env]
+        if let embedder = settings.embedder { parts.append(embedder.fingerprint) }
+        return parts.joined(separator: "\u{0}")
     }
 }
 

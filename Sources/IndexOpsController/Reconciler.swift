@@ -306,9 +306,11 @@ public actor Reconciler {
         do {
             let data = try await withThrowingTaskGroup(of: JSONValue?.self) { group in
                 group.addTask {
-                    if request.action == .create { return try await indexer.create(request) }
-                    try await indexer.delete(request)
-                    return .null
+                    try await OperationBudget.$deadline.withValue(ContinuousClock.now + timeout) { () async throws -> JSONValue? in
+                        if request.action == .create { return try await indexer.create(request) }
+                        try await indexer.delete(request)
+                        return .null
+                    }
                 }
                 group.addTask {
                     try await Task.sleep(for: timeout)
