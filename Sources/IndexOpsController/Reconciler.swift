@@ -12,6 +12,8 @@ public struct PassOptions: Sendable {
     public var allowMassDelete = false
     /// Run the pass even when nothing changed since the last one.
     public var force = false
+    /// Called after each operation ends (from the reconciler's actor: keep it quick).
+    public var progress: (@Sendable (PassProgress) -> Void)?
 
     /// Creates options.
     public init(dryRun: Bool = false, allowMassDelete: Bool = false, force: Bool = false) {
@@ -186,7 +188,8 @@ public actor Reconciler {
         }
         try commit(&writer, kind: .intents, report: &report)
 
-        report.outcomes = await execute(plan.operations, snapshot: snapshot, statuses: &current, writer: &writer, report: &report)
+        report.outcomes = await execute(
+            plan.operations, snapshot: snapshot, statuses: &current, writer: &writer, report: &report, progress: options.progress)
         try commit(&writer, kind: .results, report: &report)
 
         // 6. Push and publish.
@@ -230,7 +233,7 @@ public actor Reconciler {
 
     private func execute(
         _ operations: [PlannedOperation], snapshot: DesiredSnapshot, statuses: inout [String: DocumentStatus],
-        writer: inout StatusWriter, report: inout PassReport
+        writer: inout StatusWriter, report: inout PassReport, progress: (@Sendable (PassProgress) -> Void)? = nil
     ) async -> [(operation: PlannedOperation, outcome: OperationOutcome)] {
         var outcomes: [(operation: PlannedOperation, outcome: OperationOutcome)] = []
         var pending = operations[...]
@@ -257,6 +260,7 @@ public actor Reconciler {
             while let (operation, outcome) = await group.next() {
                 log(operation, outcome)
                 outcomes.append((operation, outcome))
+                progress?(PassProgress(done: outcomes.count, total: operations.count, operation: operation, outcome: outcome))
                 let id = operation.key.documentId
                 let before = statuses[id]
                 let after = (before ?? DocumentStatus(documentId: id))

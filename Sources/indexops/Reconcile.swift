@@ -14,6 +14,8 @@ struct Reconcile: AsyncParsableCommand {
             indexes, commits the new statuses and pushes them. A pass that finds nothing new \
             ends at once. Without --once, a pass runs every reconcile.interval until stopped.
 
+            On a terminal, a line shows how far the pass is: [ 4,120/30,000 ] doc-4120/vector created.
+
             Examples:
               indexops reconcile --once                     one pass, as a job or a CI step
               indexops reconcile --once --dry-run           what a pass would do (like plan)
@@ -48,23 +50,28 @@ struct Reconcile: AsyncParsableCommand {
     func run() async throws {
         let logger = global.logger(default: .info)
         let reconciler = try Controller.reconciler(repo: global.repo, configFile: global.config, logger: logger)
-        let options = PassOptions(dryRun: dryRun, allowMassDelete: allowMassDelete, force: force)
+        var options = PassOptions(dryRun: dryRun, allowMassDelete: allowMassDelete, force: force)
+        let progress = ProgressLine.onTerminal(enabled: !dryRun)
+        if let progress { options.progress = { progress.update($0) } }
         guard once || dryRun else {
-            try await loop(reconciler, options: options, logger: logger)
+            try await loop(reconciler, options: options, progress: progress, logger: logger)
             return
         }
         let report = try await reconciler.pass(options)
+        progress?.finish()
         try Report.print(report, as: output, dryRun: dryRun)
         if report.hasProblems { throw ExitCode(1) }
     }
 
-    private func loop(_ reconciler: Reconciler, options: PassOptions, logger: Logger) async throws {
+    private func loop(_ reconciler: Reconciler, options: PassOptions, progress: ProgressLine?, logger: Logger) async throws {
         let interval = reconciler.workspace.config.reconcile.interval
         while !Task.isCancelled {
             do {
                 let report = try await reconciler.pass(options)
+                progress?.finish()
                 if !report.idle { try Report.print(report, as: output, dryRun: false) }
             } catch {
+                progress?.finish()
                 logger.error("Pass failed: \(error)")
             }
             try await Task.sleep(for: interval * Double.random(in: 0.9...1.1))
