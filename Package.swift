@@ -76,8 +76,11 @@ let package = Package(
                 "IndexOpsController", "IndexOpsCore", "IndexOpsDaemon",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            plugins: ["BuildInfo"]
         ),
+        // Stamps the commit into `indexops --version` at every build (Plugins/BuildInfo).
+        .plugin(name: "BuildInfo", capability: .buildTool()),
         .executableTarget(
             name: "indexops-bench",
             dependencies: ["IndexOpsController", "IndexOpsCore", .product(name: "Logging", package: "swift-log")]
