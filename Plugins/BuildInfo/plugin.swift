@@ -3,11 +3,15 @@ import PackagePlugin
 
 /// Stamps the `indexops` binary with the commit it is built from, for `indexops --version`.
 ///
-/// A prebuild command (it runs at every `swift build`, with no make) writes `BuildInfo.swift`:
-/// `git rev-parse HEAD` of the package, with `-dirty` when tracked files have uncommitted
-/// changes; `$INDEXOPS_COMMIT` instead when it is set (a build without `.git`, such as the
-/// container image's); `unknown` when neither is there. The file is rewritten only when its
-/// text changes, so that an unchanged commit recompiles nothing.
+/// A build command writes `BuildInfo.swift`: `git rev-parse HEAD` of the package, with
+/// `-dirty` when tracked files had uncommitted changes; `$INDEXOPS_COMMIT` instead when it is
+/// set (a build without `.git`, such as the container image's); `unknown` when neither is
+/// there. It runs with a plain `swift build` (no make) whenever git's `HEAD`, its reflog or
+/// its index changed since the last build — a commit, a checkout, `git add` — and rewrites
+/// the file only when its text changes, so an unchanged commit recompiles nothing. (A
+/// prebuild command would not do: SwiftPM runs those only when it plans the build again.)
+/// Limit: an edit that is not staged marks the build `-dirty` only at the next of those
+/// events.
 @main
 struct BuildInfoPlugin: BuildToolPlugin {
     func createBuildCommands(context: PluginContext, target: Target) throws -> [Command] {
@@ -27,13 +31,23 @@ struct BuildInfoPlugin: BuildToolPlugin {
             """#
         var environment = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
         if let commit = ProcessInfo.processInfo.environment["INDEXOPS_COMMIT"] { environment["INDEXOPS_COMMIT"] = commit }
+        // .git is a folder, or in a worktree a file naming the folder.
+        let package = context.package.directoryURL
+        var gitDirectory = package.appendingPathComponent(".git")
+        if let text = try? String(contentsOf: gitDirectory, encoding: .utf8), text.hasPrefix("gitdir: ") {
+            let path = text.dropFirst("gitdir: ".count).trimmingCharacters(in: .whitespacesAndNewlines)
+            gitDirectory = path.hasPrefix("/") ? URL(fileURLWithPath: path) : package.appendingPathComponent(path)
+        }
+        let inputs = ["HEAD", "logs/HEAD", "index"].map { gitDirectory.appendingPathComponent($0) }
+            .filter { FileManager.default.fileExists(atPath: $0.path) }
         return [
-            .prebuildCommand(
+            .buildCommand(
                 displayName: "Stamping the commit into \(target.name)",
                 executable: URL(fileURLWithPath: "/bin/sh"),
-                arguments: ["-c", script, "sh", context.package.directoryURL.path, output.path],
+                arguments: ["-c", script, "sh", package.path, output.path],
                 environment: environment,
-                outputFilesDirectory: output)
+                inputFiles: inputs,
+                outputFiles: [output.appendingPathComponent("BuildInfo.swift")])
         ]
     }
 }
