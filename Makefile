@@ -2,10 +2,12 @@
 #   make demo    install what is missing, build, and run indexops on the quickstart
 #   make test    install what is missing and run the whole test suite
 #   make bench   time passes over a generated repository (N=100000 TYPES=2 make bench for more)
+#   make man     regenerate docs/indexops.1 from the commands' help
+#   make image-check  build the container's binary and run it in a Debian root (root, network)
 SWIFT ?= swift
 BIN := .build/debug/indexops
 
-.PHONY: deps build test demo bench clean
+.PHONY: deps build test demo bench man image-check clean
 
 deps:
 	@scripts/install-deps
@@ -25,6 +27,16 @@ bench: deps
 	$(SWIFT) build -c release --product indexops
 	$(SWIFT) build -c release --product indexops-bench
 	.build/release/indexops-bench --documents $${N:-10000} --types $${TYPES:-3}
+
+# The man page, from the same help as --help (swift-argument-parser's generate-manual
+# plugin); committed so that nobody needs a build to read it.
+man: deps
+	$(SWIFT) package plugin generate-manual --configuration debug
+	install -D -m 0644 "$$(find .build/plugins -path '*GenerateManual*' -name indexops.1 | head -1)" docs/indexops.1
+
+# examples/sidecar/Dockerfile checked without a Docker engine: scripts/check-image.
+image-check: deps
+	@scripts/check-image
 
 clean:
 	rm -rf .build

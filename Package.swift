@@ -25,6 +25,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         .systemLibrary(
@@ -46,13 +49,17 @@ let package = Package(
         .target(name: "CSpawn"),
         .target(name: "YAML", dependencies: ["CYAML"]),
         .target(name: "Git", dependencies: ["CGit2"]),
-        .target(name: "IndexOpsCore", dependencies: ["YAML"]),
-        .target(name: "Indexers", dependencies: ["IndexOpsCore", "CSQLite", "CSpawn"]),
+        .target(name: "IndexOpsCore", dependencies: ["YAML", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(
+            name: "Indexers",
+            dependencies: ["IndexOpsCore", "CSQLite", "CSpawn", .product(name: "AsyncHTTPClient", package: "async-http-client")]
+        ),
         .target(
             name: "IndexOpsController",
             dependencies: [
                 "IndexOpsCore", "Indexers", "Git", "YAML",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
         .target(
@@ -72,8 +79,11 @@ let package = Package(
                 "IndexOpsController", "IndexOpsCore", "IndexOpsDaemon",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            plugins: ["BuildInfo"]
         ),
+        // Stamps the commit into `indexops --version` at every build (Plugins/BuildInfo).
+        .plugin(name: "BuildInfo", capability: .buildTool()),
         .executableTarget(name: "indexops-bench"),
         .testTarget(
             name: "YAMLTests",

@@ -9,9 +9,12 @@ enum OperationRunner {
         do {
             let data = try await withThrowingTaskGroup(of: JSONValue?.self) { group in
                 group.addTask {
-                    if request.action == .create { return try await indexer.create(request) }
-                    try await indexer.delete(request)
-                    return .null
+                    // The deadline lets an indexer decide whether a wait (a rate limit) still fits.
+                    try await OperationBudget.$deadline.withValue(ContinuousClock.now + timeout) { () async throws -> JSONValue? in
+                        if request.action == .create { return try await indexer.create(request) }
+                        try await indexer.delete(request)
+                        return .null
+                    }
                 }
                 group.addTask {
                     try await Task.sleep(for: timeout)

@@ -10,6 +10,8 @@ public struct PassOptions: Sendable {
     public var allowMassDelete = false
     /// Run the pass even when nothing changed since the last one.
     public var force = false
+    /// Called after each operation ends (from the reconciler's actor: keep it quick).
+    public var progress: (@Sendable (PassProgress) -> Void)?
 
     /// Creates options.
     public init(dryRun: Bool = false, allowMassDelete: Bool = false, force: Bool = false) {

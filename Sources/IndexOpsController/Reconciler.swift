@@ -129,7 +129,8 @@ public actor Reconciler {
             try commitIntents(plan, input: input, statuses: &statuses, commit: &commit, &report)
         }
         let started = clock.elapsed()
-        report.outcomes = await runOperations(plan.operations, desired: input.desired, statuses: &statuses, commit: &commit, &report)
+        report.outcomes = await runOperations(
+            plan.operations, desired: input.desired, statuses: &statuses, commit: &commit, progress: options.progress, &report)
         lastSource = nil
         steps.append(("run operations", clock.elapsed() - started))
         try timed("commit results", &steps) { try self.commit(&commit, .results, &report) }
@@ -252,7 +253,7 @@ public actor Reconciler {
 
     private func runOperations(
         _ operations: [PlannedOperation], desired: [String: DesiredDocument], statuses: inout [String: DocumentStatus],
-        commit: inout StatusCommit, _ report: inout PassReport
+        commit: inout StatusCommit, progress: (@Sendable (PassProgress) -> Void)?, _ report: inout PassReport
     ) async -> [(operation: PlannedOperation, outcome: OperationOutcome)] {
         var outcomes: [(operation: PlannedOperation, outcome: OperationOutcome)] = []
         var pending = operations[...]
@@ -280,6 +281,7 @@ public actor Reconciler {
                 let outcome = redactor.redact(result)
                 log(operation, outcome)
                 outcomes.append((operation, outcome))
+                progress?(PassProgress(done: outcomes.count, total: operations.count, operation: operation, outcome: outcome))
                 let id = operation.key.documentId
                 let before = statuses[id]
                 let after = (before ?? DocumentStatus(documentId: id))

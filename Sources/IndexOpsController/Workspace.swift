@@ -29,7 +29,7 @@ public struct Workspace: Sendable {
     /// How the names of this clone's exec content files begin (`indexops-content-<12 hex>-`,
     /// from the state folder's path): a controller removes the files it left when it was
     /// killed, never those of another clone's controller on the same machine.
-    public var contentFilePrefix: String { ExecIndexer.contentFilePrefix + SHA256.hex(stateDirectory).prefix(12) + "-" }
+    public var contentFilePrefix: String { ExecIndexer.contentFilePrefix + Digests.sha256Hex(stateDirectory).prefix(12) + "-" }
 
     /// The indexer of a configured index type, with this workspace's default database and
     /// content file prefix.

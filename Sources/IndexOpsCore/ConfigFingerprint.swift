@@ -9,6 +9,6 @@ extension ControllerConfig {
     /// SHA-256 digest, which is kept in `<git dir>/indexops/state.json`.
     public var fingerprint: String {
         let text = SettingsReflection.leaves(of: self).map { "\($0.path)=\($0.text)" }.joined(separator: "\n")
-        return SHA256.hex(text)
+        return Digests.sha256Hex(text)
     }
 }

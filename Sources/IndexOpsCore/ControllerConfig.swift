@@ -66,6 +66,7 @@ public struct ControllerConfig: Sendable, Hashable {
         copy.server.webhookSecretFile = resolve(server.webhookSecretFile)
         for (name, var settings) in indexTypes {
             settings.database = resolve(settings.database)
+            if let keyFile = settings.embedder?.apiKeyFile { settings.embedder?.apiKeyFile = resolve(keyFile) }
             if var command = settings.command, let first = command.first, first.contains("/") {
                 command[0] = resolve(first) ?? first
                 settings.command = command
@@ -161,6 +162,9 @@ public struct IndexTypeSettings: Sendable, Hashable {
         case sqliteVector = "sqlite-vector"
         case exec
         case noop
+
+        /// Whether the driver keeps vectors, and so takes an ``EmbedderSettings``.
+        public var keepsVectors: Bool { self == .sqliteVector }
     }
 
     /// The driver.
@@ -173,14 +177,20 @@ public struct IndexTypeSettings: Sendable, Hashable {
     public var timeout: Duration?
     /// Environment variables given to the exec driver (its environment is otherwise scrubbed).
     public var env: [String: String] = [:]
+    /// The embeddings endpoint of a vector driver; `nil`: lexical feature-hashed vectors.
+    public var embedder: EmbedderSettings?
 
     /// Creates settings for a driver.
-    public init(driver: Driver, database: String? = nil, command: [String]? = nil, timeout: Duration? = nil, env: [String: String] = [:]) {
+    public init(
+        driver: Driver, database: String? = nil, command: [String]? = nil, timeout: Duration? = nil, env: [String: String] = [:],
+        embedder: EmbedderSettings? = nil
+    ) {
         self.driver = driver
         self.database = database
         self.command = command
         self.timeout = timeout
         self.env = env
+        self.embedder = embedder
     }
 }
 
@@ -333,7 +343,7 @@ extension ReconcileSettings: Decodable {
 }
 
 extension IndexTypeSettings: Decodable {
-    private enum CodingKeys: String, CodingKey { case driver, database, command, timeout, env }
+    private enum CodingKeys: String, CodingKey { case driver, database, command, timeout, env, embedder }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -347,6 +357,10 @@ extension IndexTypeSettings: Decodable {
         command = try c.decodeIfPresent([String].self, forKey: .command)
         timeout = try c.decodeIfPresent(DurationValue.self, forKey: .timeout)?.value
         env = try c.decodeIfPresent([String: String].self, forKey: .env) ?? [:]
+        embedder = try c.decodeIfPresent(EmbedderSettings.self, forKey: .embedder)
+        if embedder != nil, !driver.keepsVectors {
+            throw DecodingProblem("embedder is only for the vector drivers", at: .key("embedder"))
+        }
         switch driver {
         case .exec:
             guard let command, let first = command.first, !first.isEmpty else {

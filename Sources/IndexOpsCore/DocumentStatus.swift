@@ -102,7 +102,7 @@ public struct DocumentStatus: Sendable, Hashable {
     /// `<statusDir>/<ab>/<id>.json`, where `ab` is the first byte of SHA-256 of the id in hex:
     /// a fan-out that keeps every tree object small.
     public static func path(for documentId: String, statusDir: String = "status") -> String {
-        "\(statusDir)/\(SHA256.hex(documentId).prefix(2))/\(documentId).json"
+        "\(statusDir)/\(Digests.sha256Hex(documentId).prefix(2))/\(documentId).json"
     }
 
     /// The file's content: canonical JSON and a trailing newline.

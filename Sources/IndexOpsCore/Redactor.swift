@@ -192,6 +192,9 @@ extension ControllerConfig {
             for variable in env.keys.sorted() {
                 sources.append(("indexTypes[\(String(reflecting: name))].env[\(String(reflecting: variable))]", .value(env[variable]!)))
             }
+            if let file = indexTypes[name]!.embedder?.apiKeyFile {
+                sources.append(("indexTypes[\(String(reflecting: name))].embedder.apiKeyFile", .file(file)))
+            }
         }
         if let file = server.webhookSecretFile { sources.append(("server.webhookSecretFile", .file(file))) }
         if let file = repository.tokenFile { sources.append(("repository.tokenFile", .file(file))) }

@@ -67,7 +67,7 @@ public enum SpecResolution: Sendable, Hashable {
         }
         var revisions: [String: String] = [:]
         for (type, fingerprint) in indexTypes {
-            revisions[type] = String(SHA256.hex(base + "\n" + fingerprint).prefix(40))
+            revisions[type] = String(Digests.sha256Hex(base + "\n" + fingerprint).prefix(40))
         }
         return (.desired(DesiredDocument(index: resource.index, specFile: resource.file, revisions: revisions, sourceBlob: blob)), diagnostics)
     }
@@ -75,9 +75,13 @@ public enum SpecResolution: Sendable, Hashable {
 
 extension IndexTypeSettings {
     /// What of the settings changes what is indexed: a change rebuilds every index of the type.
+    /// An embedder adds its model and dimensions (without one, the text is what it always was,
+    /// so that no index is rebuilt by an upgrade).
     public var revisionFingerprint: String {
         let variables = env.keys.sorted().map { "\($0)=\(env[$0]!)" }.joined(separator: "\u{1}")
-        return [driver.rawValue, database ?? "", (command ?? []).joined(separator: "\u{1}"), variables].joined(separator: "\u{0}")
+        var parts = [driver.rawValue, database ?? "", (command ?? []).joined(separator: "\u{1}"), variables]
+        if let embedder { parts.append(embedder.fingerprint) }
+        return parts.joined(separator: "\u{0}")
     }
 }
 

@@ -52,11 +52,12 @@ public enum Daemon {
     /// `--once`): a pass every `reconcile.interval`, until SIGTERM or SIGINT, which end it as
     /// they end the daemon. `onPass` sees each pass's report.
     public static func runLoop(
-        _ reconciler: Reconciler, config: ControllerConfig, logger: Logger, onPass: @escaping @Sendable (PassReport) -> Void
+        _ reconciler: Reconciler, config: ControllerConfig, options: PassOptions = PassOptions(), logger: Logger,
+        onPass: @escaping @Sendable (PassReport) -> Void
     ) async throws {
         let loop = ReconcileLoop(
             reconciler: reconciler, config: config, grace: .seconds(30), state: DaemonState(), metrics: DaemonMetrics(), logger: logger,
-            onPass: onPass)
+            options: options, onPass: onPass)
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: [.init(service: loop)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()

@@ -118,6 +118,12 @@ public struct DaemonSettings: Sendable {
                 "command": t.command.map { .array($0.map(JSONValue.string)) } ?? .null,
                 "timeout": t.timeout.map(duration) ?? .null,
                 "env": .object(t.env.mapValues { _ in .string("<redacted>") }),
+                "embedder": t.embedder.map { e in
+                    .object([
+                        "url": .string(e.url), "model": .string(e.model), "dimensions": .int(Int64(e.dimensions)),
+                        "apiKeyFile": string(e.apiKeyFile), "batchSize": .int(Int64(e.batchSize)), "timeout": duration(e.timeout),
+                    ])
+                } ?? .null,
             ])
         }
         return .object([

@@ -25,10 +25,12 @@ final class ReconcileLoop: Service, Sendable {
     private let wakeup = Wakeup()
     private let control = Mutex<(stopping: Bool, pass: Task<Void, Never>?)>((false, nil))
     private let onPass: (@Sendable (PassReport) -> Void)?
+    private let options: PassOptions
 
     init(reconciler: Reconciler, config: ControllerConfig, grace: Duration, state: DaemonState, metrics: DaemonMetrics, logger: Logger,
-         onPass: (@Sendable (PassReport) -> Void)? = nil) {
+         options: PassOptions = PassOptions(), onPass: (@Sendable (PassReport) -> Void)? = nil) {
         self.onPass = onPass
+        self.options = options
         self.reconciler = reconciler
         self.interval = config.reconcile.interval
         self.grace = grace
@@ -110,7 +112,7 @@ final class ReconcileLoop: Service, Sendable {
     private func runPass(readAll: Bool) async {
         let started = ContinuousClock.now
         do {
-            let report = try await reconciler.pass(PassOptions())
+            let report = try await reconciler.pass(options)
             let duration = ContinuousClock.now - started
             let problems = !report.failedIndexes.isEmpty || report.plan.brake != nil || report.diagnostics.contains { $0.severity == .error }
                 || report.pushError != nil

@@ -6,8 +6,9 @@ public enum IndexerFactory {
     ///
     /// The sqlite drivers use `settings.database`, or `defaultDatabase` when it is `nil`;
     /// index types on one database file share one connection (an actor), opened on first
-    /// use. The exec driver uses `settings.command`, `settings.env` and `settings.timeout`, and
-    /// names its content files with `contentFilePrefix`.
+    /// use; sqlite-vector embeds through `settings.embedder` when one is set. The exec driver
+    /// uses `settings.command`, `settings.env` and `settings.timeout`, and names its content
+    /// files with `contentFilePrefix`.
     ///
     /// - Throws: ``IndexerError`` when the settings cannot make an indexer (an invalid index
     ///   type name, an exec driver without a command or with a relative command path).
@@ -18,7 +19,8 @@ public enum IndexerFactory {
         case .sqliteFTS:
             return try SQLiteFTSIndexer(indexType: name, databasePath: settings.database ?? defaultDatabase)
         case .sqliteVector:
-            return try SQLiteVectorIndexer(indexType: name, databasePath: settings.database ?? defaultDatabase)
+            return try SQLiteVectorIndexer(
+                indexType: name, databasePath: settings.database ?? defaultDatabase, embedder: settings.embedder.map { EmbeddingClient(settings: $0) })
         case .exec:
             return try ExecIndexer(
                 indexType: name, command: settings.command ?? [], environment: settings.env, timeout: settings.timeout,

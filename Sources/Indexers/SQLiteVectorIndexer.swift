@@ -1,11 +1,13 @@
 import IndexOpsCore
 
-/// The `sqlite-vector` driver: one feature-hashed term vector per chunk of a document, in
-/// SQLite, searched by cosine similarity.
+/// The `sqlite-vector` driver: one vector per chunk of a document, in SQLite, searched by
+/// cosine similarity.
 ///
-/// **Lexical, not semantic.** It needs no model: a vector is the L2-normalised, sign-hashed
-/// counts of a chunk's lower-cased words (see the README), so a query finds the chunks that
-/// share its words, not their synonyms. Real embeddings come through an `exec` indexer.
+/// With an ``EmbeddingClient`` (the index type's `embedder`), the vectors are a model's
+/// embeddings, chunks sent in batches, and a query is embedded the same way: semantic search.
+/// Without one it is **lexical, not semantic**: it needs no model, a vector is the
+/// L2-normalised, sign-hashed counts of a chunk's lower-cased words (see the README), so a
+/// query finds the chunks that share its words, not their synonyms.
 ///
 /// Each index type has one table, `vec_<type>` (`document_id`, `collection`, `seq`, `text`,
 /// `vector`: a blob of `dimensions` little-endian `Float32`s). Create is an upsert in one
@@ -17,8 +19,9 @@ public struct SQLiteVectorIndexer: SearchableIndexer {
     /// The SQLite database file.
     public let databasePath: String
     /// The length of the vectors.
-    public var dimensions: Int { hasher.dimensions }
+    public var dimensions: Int { embedder?.dimensions ?? hasher.dimensions }
     private let hasher: TermHasher
+    private let embedder: EmbeddingClient?
     private let store: SQLiteStore
     private let chunker = TextChunker()
 
@@ -27,14 +30,20 @@ public struct SQLiteVectorIndexer: SearchableIndexer {
 
     /// Creates the indexer of an index type; opens nothing yet.
     ///
+    /// - Parameters:
+    ///   - dimensions: the length of the feature-hashed vectors (without an embedder).
+    ///   - embedder: the embeddings endpoint; `nil`: feature-hashed vectors.
     /// - Throws: ``IndexerError`` when `indexType` is not a valid index type name or
     ///   `dimensions` is not positive.
-    public init(indexType: String, databasePath: String, dimensions: Int = SQLiteVectorIndexer.defaultDimensions) throws(IndexerError) {
+    public init(
+        indexType: String, databasePath: String, dimensions: Int = SQLiteVectorIndexer.defaultDimensions, embedder: EmbeddingClient? = nil
+    ) throws(IndexerError) {
         if let problem = Identifier.indexTypeProblem(indexType) { throw IndexerError("sqlite-vector: \(problem)") }
         guard dimensions > 0 else { throw IndexerError("sqlite-vector: dimensions must be positive") }
         self.indexType = indexType
         self.databasePath = databasePath
         hasher = TermHasher(dimensions: dimensions)
+        self.embedder = embedder
         store = SQLiteStore.shared(path: databasePath)
     }
 
@@ -56,17 +65,18 @@ public struct SQLiteVectorIndexer: SearchableIndexer {
     }
 
     /// Replaces the document's vectors with those of the chunks of `request.content`;
-    /// returns `{"chunks": N, "dimensions": D}`.
+    /// returns `{"chunks": N, "dimensions": D}`, and `"model"` with an embedder.
     ///
     /// - Throws: ``IndexerError`` when there is no content (a URI source: use an `exec`
-    ///   indexer), when it is binary, or when SQLite fails; `CancellationError` when the task
-    ///   is cancelled before the write.
+    ///   indexer), when it is binary, when the embedder fails (see ``EmbeddingClient``) or
+    ///   when SQLite fails; `CancellationError` when the task is cancelled before the write.
     public func create(_ request: IndexRequest) async throws -> JSONValue {
         guard let content = request.content else {
             throw IndexerError("sqlite-vector: the source has no content here (a URI source needs an exec indexer)")
         }
         let chunks = chunker.chunks(of: try TextChunker.text(of: content, driver: "sqlite-vector"))
-        let rows = chunks.map { (text: $0, blob: TermHasher.blob(of: hasher.vector(of: $0))) }
+        let vectors = try await embedder?.embed(chunks) ?? chunks.map(hasher.vector(of:))
+        let rows = zip(chunks, vectors).map { (text: $0, blob: TermHasher.blob(of: $1)) }
         let table = table
         try await run { db throws(IndexerError) in
             try db.transaction { () throws(IndexerError) in
@@ -80,7 +90,9 @@ public struct SQLiteVectorIndexer: SearchableIndexer {
                 }
             }
         }
-        return .object(["chunks": .int(Int64(chunks.count)), "dimensions": .int(Int64(dimensions))])
+        var data: [String: JSONValue] = ["chunks": .int(Int64(chunks.count)), "dimensions": .int(Int64(dimensions))]
+        if let embedder { data["model"] = .string(embedder.settings.model) }
+        return .object(data)
     }
 
     /// Removes the document's vectors; succeeds when there are none.
@@ -105,9 +117,11 @@ public struct SQLiteVectorIndexer: SearchableIndexer {
 
     /// The best chunk of each of the `limit` documents most similar to the query, by cosine
     /// similarity (in [-1, 1], higher is better), best first. Chunks with no similarity
-    /// (score ≤ 0) are left out; a query without a word finds nothing.
+    /// (score ≤ 0) are left out; a query without a word finds nothing. With an embedder the
+    /// query is embedded first (one request).
     public func search(_ query: String, collection: String?, limit: Int) async throws -> [SearchHit] {
-        let vector = hasher.vector(of: query)
+        guard !query.allSatisfy(\.isWhitespace) else { return [] }
+        let vector = try await embedder?.embed([query]).first ?? hasher.vector(of: query)
         guard limit > 0, vector.contains(where: { $0 != 0 }) else { return [] }
         let table = table
         return try await run { db throws(IndexerError) in

@@ -3,6 +3,9 @@ import Logging
 
 /// The root command: the subcommands and the help that teaches them.
 struct Indexops: AsyncParsableCommand {
+    /// The release this source is.
+    static let version = "0.1.0"
+
     static let configuration = CommandConfiguration(
         commandName: "indexops",
         abstract: "Keep the document indexes of a retrieval system in the state a git repository declares.",
@@ -24,7 +27,7 @@ struct Indexops: AsyncParsableCommand {
 
             Exit status: 0 ok; 1 problems found; 2 usage or environment error.
             """,
-        version: "0.1.0",
+        version: "indexops \(Indexops.version) (commit \(BuildInfo.commit))",
         subcommands: [
             Init.self, Validate.self, Create.self, Delete.self, Status.self, Retry.self, Recreate.self, Cleanup.self,
             History.self, Plan.self, Reconcile.self, Search.self, Run.self,

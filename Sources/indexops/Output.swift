@@ -36,6 +36,14 @@ enum Output {
         write(DisplayText.line(redactor.redact(text)) + "\n")
     }
 
+    /// Writes `text` (redacted, control characters escaped, no newline) between terminal
+    /// control sequences of indexops's own (`before`, `after`): redrawing a progress line or a
+    /// watched screen. Only the caller's sequences reach the terminal as they are.
+    static func redraw(before: String, _ text: String = "", after: String = "") {
+        fflush(nil)
+        write(before + DisplayText.line(redactor.redact(text)) + after)
+    }
+
     /// Writes a JSON document to standard output: redacted, and every control character but
     /// the newline written as a JSON escape (it stays valid JSON).
     static func document(_ text: String) {

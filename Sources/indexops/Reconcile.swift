@@ -15,6 +15,8 @@ struct Reconcile: AsyncParsableCommand {
             indexes, commits the new statuses and pushes them. A pass that finds nothing new \
             ends at once. Without --once, a pass runs every reconcile.interval until stopped.
 
+            On a terminal, a line shows how far the pass is: [ 4,120/30,000 ] doc-4120/vector created.
+
             Examples:
               indexops reconcile --once                     one pass, as a job or a CI step
               indexops reconcile --once --dry-run           what a pass would do (like plan)
@@ -49,21 +51,25 @@ struct Reconcile: AsyncParsableCommand {
     func run() async throws {
         let logger = global.logger(default: .info)
         let reconciler = try Controller.reconciler(repo: global.repo, configFile: global.config, logger: logger)
-        let options = PassOptions(dryRun: dryRun, allowMassDelete: allowMassDelete, force: force)
+        var options = PassOptions(dryRun: dryRun, allowMassDelete: allowMassDelete, force: force)
+        let progress = ProgressLine.onTerminal(enabled: !dryRun)
+        if let progress { options.progress = { progress.update($0) } }
         guard once || dryRun else {
-            try await loop(reconciler, logger: logger)
+            try await loop(reconciler, options: options, progress: progress, logger: logger)
             return
         }
         let report = try await reconciler.pass(options)
+        progress?.finish()
         try Report.print(report, as: output, dryRun: dryRun)
         if report.hasProblems { throw ExitCode(1) }
     }
 
     /// Passes every `reconcile.interval` until SIGTERM or SIGINT: the daemon's loop, without
     /// its HTTP server.
-    private func loop(_ reconciler: Reconciler, logger: Logger) async throws {
+    private func loop(_ reconciler: Reconciler, options: PassOptions, progress: ProgressLine?, logger: Logger) async throws {
         let output = self.output
-        try await Daemon.runLoop(reconciler, config: reconciler.workspace.config, logger: logger) { report in
+        try await Daemon.runLoop(reconciler, config: reconciler.workspace.config, options: options, logger: logger) { report in
+            progress?.finish()
             if !report.idle { try? Report.print(report, as: output, dryRun: false) }
         }
     }

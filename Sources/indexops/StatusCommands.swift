@@ -14,6 +14,7 @@ struct Status: AsyncParsableCommand {
               indexops status doc123                 one document, index by index
               indexops status --collection handbook  every document of a collection
               indexops status doc123 -o json         the status file itself
+              indexops status --watch                redraw the counts every 2s until Ctrl-C
             """
     )
 
@@ -21,13 +22,24 @@ struct Status: AsyncParsableCommand {
     @Argument(help: "A document id. Without it: the whole system, or --collection.") var document: String?
     @Option(help: "Show every document of this collection.") var collection: String?
     @Option(name: [.customShort("o"), .long], help: "Output format: table or json.") var output: OutputFormat = .table
+    @Flag(help: "Redraw the status every --interval until interrupted (Ctrl-C).") var watch = false
+    @Option(help: ArgumentHelp("The time between two frames of --watch.", valueName: "duration")) var interval = "2s"
 
     func validate() throws {
         if document != nil, collection != nil { throw ValidationError("give a document or --collection, not both") }
+        guard DurationText.parse(interval).map({ $0 > .zero }) == true else {
+            throw ValidationError("--interval must be a duration like 500ms, 2s or 1m")
+        }
     }
 
     func run() async throws {
         let service = try Controller.service(repo: global.repo, configFile: global.config)
+        guard watch else { return try await show(service) }
+        let title = (["indexops status"] + (document.map { [$0] } ?? []) + (collection.map { ["--collection", $0] } ?? [])).joined(separator: " ")
+        await Watch.loop(title: title, every: DurationText.parse(interval) ?? .seconds(2)) { try await show(service) }
+    }
+
+    private func show(_ service: IndexService) async throws {
         if let document {
             guard let status = try await service.documentIndexStatus(documentId: document) else {
                 if let declared = try await service.declaration(of: document) {

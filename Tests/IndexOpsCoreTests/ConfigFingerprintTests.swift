@@ -53,6 +53,7 @@ struct ConfigFingerprintTests {
         "indexTypes[*].timeout": { $0.indexTypes["graph"]!.timeout = nil },
         "indexTypes[*].env#count": { $0.indexTypes["graph"]!.env["MORE"] = "1" },
         "indexTypes[*].env[*]": { $0.indexTypes["graph"]!.env["URL"] = "http://h" },
+        "indexTypes[*].embedder": { $0.indexTypes["graph"]!.embedder = EmbedderSettings(url: "http://127.0.0.1:11434/v1/embeddings", model: "m", dimensions: 8) },
         "server.listen": { $0.server.listen = "0.0.0.0:8080" },
         "server.webhookSecretFile": { $0.server.webhookSecretFile = nil },
         "limits.maxFileSize": { $0.limits.maxFileSize += 1 },

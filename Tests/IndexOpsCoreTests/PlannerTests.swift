@@ -357,11 +357,17 @@ struct StatusFileTests {
         }
     }
 
+    /// The fan-out folder is the first two hex digits of SHA-256 of the id: these paths were
+    /// computed with `printf %s ID | sha256sum`, and must never change (every repository's
+    /// status files live there).
     @Test func fanOutPath() {
-        #expect(SHA256.hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-        #expect(SHA256.hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-        #expect(SHA256.hex(String(repeating: "a", count: 1000)).hasPrefix("41edece42d63e8d9bf515a9ba6932e1c"))
-        #expect(DocumentStatus.path(for: "doc123") == "status/\(SHA256.hex("doc123").prefix(2))/doc123.json")
+        #expect(Digests.sha256Hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(Digests.sha256Hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(Digests.sha256Hex(String(repeating: "a", count: 1000)).hasPrefix("41edece42d63e8d9bf515a9ba6932e1c"))
+        let expected = ["doc123": "c3", "doc-4120": "63", "a": "ca", "handbook.intro": "ae", "x9_y": "16"]
+        for (id, folder) in expected {
+            #expect(DocumentStatus.path(for: id) == "status/\(folder)/\(id).json")
+        }
     }
 
     @Test func timestampsFormatInUTC() {
@@ -494,7 +500,7 @@ struct SpecResolutionTests {
         #expect(diagnostics.isEmpty)
         guard case .desired(let doc) = resolution else { Issue.record("not desired: \(resolution)"); return }
         #expect(doc.sourceBlob == Self.file.blob)
-        #expect(doc.revisions["vector"] == String(SHA256.hex("blob:\(Self.file.blob!)\nv1").prefix(40)))
+        #expect(doc.revisions["vector"] == String(Digests.sha256Hex("blob:\(Self.file.blob!)\nv1").prefix(40)))
     }
 
     @Test func uriSourceRevisionAndSettingsMakeTheRevision() {
@@ -502,7 +508,7 @@ struct SpecResolutionTests {
             declarations: [Self.resource("doc", source: .uri("s3://b/k", revision: "v7"))], heldByFile: false,
             source: { _ in Issue.record("a URI is not looked up"); return Self.file }, indexTypes: ["vector": "v1", "fulltext": "f1"])
         guard case .desired(let doc) = resolution else { Issue.record("not desired"); return }
-        #expect(doc.revisions["vector"] == String(SHA256.hex("uri:s3://b/k#v7\nv1").prefix(40)))
+        #expect(doc.revisions["vector"] == String(Digests.sha256Hex("uri:s3://b/k#v7\nv1").prefix(40)))
         #expect(doc.revisions["vector"] != doc.revisions["fulltext"])
     }
 

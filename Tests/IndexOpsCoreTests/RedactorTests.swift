@@ -15,12 +15,16 @@ struct RedactorTests {
         config.indexTypes["graph"] = IndexTypeSettings(
             driver: .exec, command: ["/opt/graph"],
             env: ["API_TOKEN": "s3cr3t-token-value", "DEBUG": "1", "GRAPH_URL": "http://neo4j:graph-pass@graph:7474"])
+        var vector = IndexTypeSettings(driver: .sqliteVector)
+        vector.embedder = EmbedderSettings(url: "http://127.0.0.1:11434/v1/embeddings", model: "m", dimensions: 8, apiKeyFile: "/run/secrets/embedder")
+        config.indexTypes["vector"] = vector
         return config
     }()
 
     static let files = [
         "/run/secrets/token": "ghp_tokenfilecontents\n",
         "/run/secrets/webhook": "webhook-secret-value\n",
+        "/run/secrets/embedder": "sk-embedder-key-value\n",
         "/run/secrets/id_ed25519": "-----BEGIN KEY-----\nkeymaterialline\n-----END KEY-----\n",
     ]
 
@@ -29,11 +33,13 @@ struct RedactorTests {
     @Test func everySourceIsRedacted() {
         let text = """
             env s3cr3t-token-value, url hunter2%21secret decoded hunter2!secret, file ghp_tokenfilecontents, \
-            webhook webhook-secret-value, variable env-token-value, graph graph-pass, key keymaterialline
+            webhook webhook-secret-value, variable env-token-value, graph graph-pass, key keymaterialline, \
+            embedder sk-embedder-key-value
             """
         #expect(Self.redactor.redact(text) == """
             env <redacted>, url <redacted> decoded <redacted>, file <redacted>, \
-            webhook <redacted>, variable <redacted>, graph <redacted>, key <redacted>
+            webhook <redacted>, variable <redacted>, graph <redacted>, key <redacted>, \
+            embedder <redacted>
             """)
     }
 

@@ -66,6 +66,9 @@ struct ReferenceFileTests {
         #expect(Set(fields).subtracting(Self.keyPaths(bytes)) == [])
         let text = String(decoding: bytes, as: UTF8.self)
         #expect(text.contains("# tokenFile:") && text.contains("# tokenEnv:"))
+        for field in ["embedder:", "url:", "model:", "dimensions:", "apiKeyFile:", "batchSize:", "timeout:"] {
+            #expect(text.contains("#     \(field)") || text.contains("#   \(field)"), "the embedder example shows \(field)")
+        }
     }
 
     @Test func configInTheSpecsFolderIsSkippedWithAHint() throws {
