@@ -131,7 +131,10 @@ final class DesiredStateReader {
     /// What of an index type's settings changes what is indexed: a change rebuilds.
     static func fingerprint(_ settings: IndexTypeSettings) -> String {
         let env = settings.env.keys.sorted().map { "\($0)=\(settings.env[$0]!)" }.joined(separator: "\u{1}")
-        return [settings.driver.rawValue, settings.database ?? "", (settings.command ?? []).joined(separator: "\u{1}"), env]
+        // The postgres part is added only when there is one, so that the other drivers'
+        // fingerprints (and so every built index's revision) stay what they were.
+        return ([settings.driver.rawValue, settings.database ?? "", (settings.command ?? []).joined(separator: "\u{1}"), env]
+            + (settings.postgres.map { [$0.fingerprint] } ?? []))
             .joined(separator: "\u{0}")
     }
 }

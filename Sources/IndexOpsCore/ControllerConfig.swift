@@ -59,6 +59,11 @@ public struct ControllerConfig: Sendable, Hashable {
         copy.server.webhookSecretFile = resolve(server.webhookSecretFile)
         for (name, var settings) in indexTypes {
             settings.database = resolve(settings.database)
+            if var postgres = settings.postgres {
+                postgres.connection.passwordFile = resolve(postgres.connection.passwordFile)
+                postgres.connection.caFile = resolve(postgres.connection.caFile)
+                settings.postgres = postgres
+            }
             if var command = settings.command, let first = command.first, first.contains("/") {
                 command[0] = resolve(first) ?? first
                 settings.command = command
@@ -130,6 +135,11 @@ public struct IndexTypeSettings: Sendable, Hashable {
         case sqliteVector = "sqlite-vector"
         case exec
         case noop
+        case postgresFTS = "postgres-fts"
+        case postgresVector = "postgres-vector"
+
+        /// Whether `indexops search` can query the indexes the driver keeps.
+        public var isSearchable: Bool { [.sqliteFTS, .sqliteVector, .postgresFTS, .postgresVector].contains(self) }
     }
 
     /// The driver.
@@ -142,14 +152,20 @@ public struct IndexTypeSettings: Sendable, Hashable {
     public var timeout: Duration?
     /// Environment variables given to the exec driver (its environment is otherwise scrubbed).
     public var env: [String: String] = [:]
+    /// The database and table of the postgres drivers; `nil` for the others.
+    public var postgres: PostgresIndexSettings?
 
     /// Creates settings for a driver.
-    public init(driver: Driver, database: String? = nil, command: [String]? = nil, timeout: Duration? = nil, env: [String: String] = [:]) {
+    public init(
+        driver: Driver, database: String? = nil, command: [String]? = nil, timeout: Duration? = nil, env: [String: String] = [:],
+        postgres: PostgresIndexSettings? = nil
+    ) {
         self.driver = driver
         self.database = database
         self.command = command
         self.timeout = timeout
         self.env = env
+        self.postgres = postgres
     }
 }
 
@@ -206,6 +222,7 @@ extension ControllerConfig: Decodable {
                 if let problem = Identifier.indexTypeProblem(key.stringValue) { throw DecodingProblem(problem, at: .key(key.stringValue)) }
                 values[key.stringValue] = try c.decode(IndexTypeSettings.self, forKey: key)
             }
+            if let problem = PostgresIndexSettings.problems(in: values).first { throw DecodingProblem(problem.message, at: .key(problem.type)) }
         }
     }
 
@@ -300,16 +317,19 @@ extension IndexTypeSettings: Decodable {
         command = try c.decodeIfPresent([String].self, forKey: .command)
         timeout = try c.decodeIfPresent(DurationValue.self, forKey: .timeout)?.value
         env = try c.decodeIfPresent([String: String].self, forKey: .env) ?? [:]
+        postgres = try PostgresIndexSettings.decode(from: decoder, driver: driver)
         switch driver {
         case .exec:
             guard let command, let first = command.first, !first.isEmpty else {
                 throw DecodingProblem("the exec driver needs a command: an argv whose first item is a program", at: command == nil ? .node : .value("command"))
             }
             if database != nil { throw DecodingProblem("database is only for the sqlite drivers", at: .key("database")) }
-        case .sqliteFTS, .sqliteVector, .noop:
+        case .sqliteFTS, .sqliteVector, .noop, .postgresFTS, .postgresVector:
             if command != nil { throw DecodingProblem("command is only for the exec driver", at: .key("command")) }
             if !env.isEmpty { throw DecodingProblem("env is only for the exec driver", at: .key("env")) }
-            if driver == .noop, database != nil { throw DecodingProblem("database is only for the sqlite drivers", at: .key("database")) }
+            if driver != .sqliteFTS, driver != .sqliteVector, database != nil {
+                throw DecodingProblem("database is only for the sqlite drivers", at: .key("database"))
+            }
         }
     }
 }
