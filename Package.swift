@@ -6,7 +6,8 @@ import PackageDescription
 //   YAML                  libyaml events -> Node tree with marks -> Decodable, with limits
 //   Git                   libgit2: repository, trees, commits, fetch, push, history
 //   IndexOpsCore          spec/status model, validation, planner: no I/O, no clock
-//   Indexers              the index drivers: sqlite-fts, sqlite-vector, exec, noop
+//   PostgresAccess        PostgreSQL through PostgresNIO: pools, transactions, classified errors
+//   Indexers              the index drivers: sqlite-fts, sqlite-vector, postgres-fts, postgres-vector, exec, noop
 //   IndexOpsController    file and git access over the core, the service API
 //   indexops              the command line: argument parsing only
 let package = Package(
@@ -24,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
     ],
     targets: [
         .systemLibrary(
@@ -44,7 +46,19 @@ let package = Package(
         .target(name: "YAML", dependencies: ["CYAML"]),
         .target(name: "Git", dependencies: ["CGit2"]),
         .target(name: "IndexOpsCore", dependencies: ["YAML"]),
-        .target(name: "Indexers", dependencies: ["IndexOpsCore", "CSQLite"]),
+        .target(
+            name: "PostgresAccess",
+            dependencies: [
+                "IndexOpsCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "Indexers",
+            dependencies: ["IndexOpsCore", "CSQLite", "PostgresAccess", .product(name: "PostgresNIO", package: "postgres-nio")]
+        ),
         .target(
             name: "IndexOpsController",
             dependencies: [
@@ -91,7 +105,16 @@ let package = Package(
             ],
             exclude: ["Corpus"]
         ),
-        .testTarget(name: "IndexersTests", dependencies: ["Indexers"]),
+        // A throwaway PostgreSQL server (initdb, pg_ctl) for the test targets that need one.
+        .target(name: "PostgresTestSupport", path: "Tests/PostgresTestSupport"),
+        .testTarget(
+            name: "PostgresAccessTests",
+            dependencies: ["PostgresAccess", "IndexOpsCore", "PostgresTestSupport", .product(name: "PostgresNIO", package: "postgres-nio")]
+        ),
+        .testTarget(
+            name: "IndexersTests",
+            dependencies: ["Indexers", "PostgresAccess", "PostgresTestSupport", .product(name: "PostgresNIO", package: "postgres-nio")]
+        ),
         .testTarget(
             name: "IndexOpsControllerTests",
             dependencies: [
@@ -101,7 +124,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IndexopsCLITests",
-            dependencies: ["indexops", "IndexOpsController"]
+            dependencies: ["indexops", "IndexOpsController", "PostgresTestSupport"]
         ),
     ]
 )

@@ -7,6 +7,8 @@ public enum IndexerFactory {
     /// The sqlite drivers use `settings.database`, or `defaultDatabase` when it is `nil`;
     /// index types on one database file share one connection (an actor), opened on first
     /// use. The exec driver uses `settings.command`, `settings.env` and `settings.timeout`.
+    /// The postgres drivers use `settings.postgres`; index types on one database share the
+    /// process's pool of connections to it (``PostgresPool/shared(_:)``), started on first use.
     ///
     /// - Throws: ``IndexerError`` when the settings cannot make an indexer (an invalid index
     ///   type name, an exec driver without a command or with a relative command path).
@@ -20,6 +22,13 @@ public enum IndexerFactory {
             return try ExecIndexer(indexType: name, command: settings.command ?? [], environment: settings.env, timeout: settings.timeout)
         case .noop:
             return NoopIndexer()
+        case .postgresFTS, .postgresVector:
+            guard let postgres = settings.postgres else {
+                throw IndexerError("\(settings.driver.rawValue) \(name): no url is configured", terminal: true)
+            }
+            return settings.driver == .postgresFTS
+                ? try PostgresFTSIndexer(indexType: name, settings: postgres)
+                : try PostgresVectorIndexer(indexType: name, settings: postgres)
         }
     }
 }
