@@ -143,7 +143,7 @@ struct PostgresIndexerTests {
 
     /// A create that dies inside its transaction, after it deleted the old rows and wrote
     /// some new ones: the server rolls it back, and the next create gives one set of rows.
-    @Test(arguments: [IndexTypeSettings.Driver.postgresFTS, .postgresVector])
+    @Test(.serialized, arguments: [IndexTypeSettings.Driver.postgresFTS, .postgresVector])
     func aCreateKilledMidTransactionLeavesTheOldRowsAndTheNextReplacesThem(driver: IndexTypeSettings.Driver) async throws {
         let type = driver == .postgresFTS ? "fulltext" : "vector"
         let table = tableName(driver)
@@ -160,23 +160,26 @@ struct PostgresIndexerTests {
             configuration: .init(host: pg.server.host, port: pg.server.port, username: pg.server.superuser,
                                  password: pg.server.password, database: pg.database, tls: .disable),
             id: 1, logger: PostgresFixture.logger)
-        try await holder.query("SELECT pg_advisory_lock(4242)", logger: PostgresFixture.logger)
+        _ = try await holder.query("SELECT pg_advisory_lock(4242)", logger: PostgresFixture.logger).collect()
 
         let newText = documentText("pelican", paragraphs: 40)
         let create = Task { try await indexer.create(request(type: type, revision: "rev2", text: newText)) }
-        let waiting = "SELECT pid FROM pg_stat_activity WHERE datname = '\(pg.database)' AND wait_event_type = 'Lock' AND wait_event = 'advisory'"
-        var pid = ""
-        for _ in 0..<600 where pid.isEmpty {
-            pid = try pg.sql(waiting)
-            if pid.isEmpty { try await Task.sleep(for: .milliseconds(50)) }
+        // Polled on the holder's connection: a blocking psql here would hold one of the few
+        // threads the create needs to make progress.
+        var pid: Int32?
+        for _ in 0..<1200 where pid == nil {
+            for try await found in try await holder.query(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND wait_event = 'advisory'",
+                logger: PostgresFixture.logger).decode(Int32.self) { pid = found }
+            if pid == nil { try await Task.sleep(for: .milliseconds(50)) }
         }
-        #expect(!pid.isEmpty, "the create never reached chunk 2")
-        try pg.sql("SELECT pg_terminate_backend(\(pid))")  // the crash
+        let blocked = try #require(pid, "the create never reached chunk 2")
+        _ = try await holder.query("SELECT pg_terminate_backend(\(blocked))", logger: PostgresFixture.logger).collect()  // the crash
         let failure = await indexerError { _ = try await create.value }
         #expect(failure?.contains("postgres-\(driver == .postgresFTS ? "fts" : "vector"): indexing doc1 (\(table) at postgresql://indexops_app@127.0.0.1:\(pg.server.port)/\(pg.database)): ") == true, "\(failure ?? "no error")")
         #expect(try pg.sql("SELECT count(*), min(revision), max(revision) FROM \(table)") == "\(oldRows)|rev1|rev1")
 
-        try await holder.query("SELECT pg_advisory_unlock(4242)", logger: PostgresFixture.logger)
+        _ = try await holder.query("SELECT pg_advisory_unlock(4242)", logger: PostgresFixture.logger).collect()
         try await holder.close()
         try pg.sql("DROP TRIGGER wait_at_chunk_2 ON \(table)")
         let result = try await indexer.create(request(type: type, revision: "rev2", text: newText))
