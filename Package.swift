@@ -7,7 +7,8 @@ import PackageDescription
 //   YAML                  libyaml events -> Node tree with marks -> Decodable, with limits
 //   Git                   libgit2: repository, trees, commits, fetch, push, history
 //   IndexOpsCore          spec/status model, validation, planner: no I/O, no clock
-//   Indexers              the index drivers: sqlite-fts, sqlite-vector, exec, noop
+//   PostgresAccess        PostgreSQL through PostgresNIO: pools, transactions, classified errors
+//   Indexers              the index drivers: sqlite-fts, sqlite-vector, postgres-fts, postgres-vector, exec, noop
 //   IndexOpsController    file and git access over the core, the service API
 //   indexops              the command line: argument parsing only
 let package = Package(
@@ -28,6 +29,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
     ],
     targets: [
         .systemLibrary(
@@ -51,8 +53,21 @@ let package = Package(
         .target(name: "Git", dependencies: ["CGit2"]),
         .target(name: "IndexOpsCore", dependencies: ["YAML", .product(name: "Crypto", package: "swift-crypto")]),
         .target(
+            name: "PostgresAccess",
+            dependencies: [
+                "IndexOpsCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
             name: "Indexers",
-            dependencies: ["IndexOpsCore", "CSQLite", "CSpawn", .product(name: "AsyncHTTPClient", package: "async-http-client")]
+            dependencies: [
+                "IndexOpsCore", "CSQLite", "CSpawn", "PostgresAccess",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
         ),
         .target(
             name: "IndexOpsController",
@@ -101,7 +116,16 @@ let package = Package(
             ],
             exclude: ["Corpus"]
         ),
-        .testTarget(name: "IndexersTests", dependencies: ["Indexers"]),
+        // A throwaway PostgreSQL server (initdb, pg_ctl) for the test targets that need one.
+        .target(name: "PostgresTestSupport", path: "Tests/PostgresTestSupport"),
+        .testTarget(
+            name: "PostgresAccessTests",
+            dependencies: ["PostgresAccess", "IndexOpsCore", "PostgresTestSupport", .product(name: "PostgresNIO", package: "postgres-nio")]
+        ),
+        .testTarget(
+            name: "IndexersTests",
+            dependencies: ["Indexers", "PostgresAccess", "PostgresTestSupport", .product(name: "PostgresNIO", package: "postgres-nio")]
+        ),
         .testTarget(
             name: "IndexOpsControllerTests",
             dependencies: [
@@ -111,7 +135,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IndexopsCLITests",
-            dependencies: ["indexops", "IndexOpsController"]
+            dependencies: ["indexops", "IndexOpsController", "PostgresTestSupport"]
         ),
     ]
 )

@@ -39,9 +39,9 @@ public enum Controller {
     ) async throws -> (type: String, hits: [SearchHit]) {
         let config = try ConfigLoader.load(configFile)
         let (workspace, _) = try Workspace.open(repo: repo, config: config, configured: configFile != nil)
-        let searchable = config.indexTypes.filter { $0.value.driver == .sqliteFTS || $0.value.driver == .sqliteVector }
+        let searchable = config.indexTypes.filter { $0.value.driver.isSearchable }
         guard let name = type ?? (searchable["fulltext"] != nil ? "fulltext" : searchable.keys.sorted().first) else {
-            throw IndexOpsError("no index type can be searched: only the sqlite-fts and sqlite-vector drivers keep a searchable index")
+            throw IndexOpsError("no index type can be searched: only the sqlite and postgres drivers keep a searchable index")
         }
         guard let settings = config.indexTypes[name] else {
             throw IndexOpsError("index type \"\(name)\" is not configured (configured: \(config.indexTypes.keys.sorted().joined(separator: ", ")))")

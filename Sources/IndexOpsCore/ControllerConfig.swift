@@ -67,6 +67,11 @@ public struct ControllerConfig: Sendable, Hashable {
         for (name, var settings) in indexTypes {
             settings.database = resolve(settings.database)
             if let keyFile = settings.embedder?.apiKeyFile { settings.embedder?.apiKeyFile = resolve(keyFile) }
+            if var postgres = settings.postgres {
+                postgres.connection.passwordFile = resolve(postgres.connection.passwordFile)
+                postgres.connection.caFile = resolve(postgres.connection.caFile)
+                settings.postgres = postgres
+            }
             if var command = settings.command, let first = command.first, first.contains("/") {
                 command[0] = resolve(first) ?? first
                 settings.command = command
@@ -162,6 +167,11 @@ public struct IndexTypeSettings: Sendable, Hashable {
         case sqliteVector = "sqlite-vector"
         case exec
         case noop
+        case postgresFTS = "postgres-fts"
+        case postgresVector = "postgres-vector"
+
+        /// Whether `indexops search` can query the indexes the driver keeps.
+        public var isSearchable: Bool { [.sqliteFTS, .sqliteVector, .postgresFTS, .postgresVector].contains(self) }
 
         /// Whether the driver keeps vectors, and so takes an ``EmbedderSettings``.
         public var keepsVectors: Bool { self == .sqliteVector }
@@ -179,11 +189,13 @@ public struct IndexTypeSettings: Sendable, Hashable {
     public var env: [String: String] = [:]
     /// The embeddings endpoint of a vector driver; `nil`: lexical feature-hashed vectors.
     public var embedder: EmbedderSettings?
+    /// The database and table of the postgres drivers; `nil` for the others.
+    public var postgres: PostgresIndexSettings?
 
     /// Creates settings for a driver.
     public init(
         driver: Driver, database: String? = nil, command: [String]? = nil, timeout: Duration? = nil, env: [String: String] = [:],
-        embedder: EmbedderSettings? = nil
+        embedder: EmbedderSettings? = nil, postgres: PostgresIndexSettings? = nil
     ) {
         self.driver = driver
         self.database = database
@@ -191,6 +203,7 @@ public struct IndexTypeSettings: Sendable, Hashable {
         self.timeout = timeout
         self.env = env
         self.embedder = embedder
+        self.postgres = postgres
     }
 }
 
@@ -250,6 +263,7 @@ extension ControllerConfig: Decodable {
                 if let problem = Identifier.indexTypeProblem(key.stringValue) { throw DecodingProblem(problem, at: .key(key.stringValue)) }
                 values[key.stringValue] = try c.decode(IndexTypeSettings.self, forKey: key)
             }
+            if let problem = PostgresIndexSettings.problems(in: values).first { throw DecodingProblem(problem.message, at: .key(problem.type)) }
         }
     }
 
@@ -361,16 +375,19 @@ extension IndexTypeSettings: Decodable {
         if embedder != nil, !driver.keepsVectors {
             throw DecodingProblem("embedder is only for the vector drivers", at: .key("embedder"))
         }
+        postgres = try PostgresIndexSettings.decode(from: decoder, driver: driver)
         switch driver {
         case .exec:
             guard let command, let first = command.first, !first.isEmpty else {
                 throw DecodingProblem("the exec driver needs a command: an argv whose first item is a program", at: command == nil ? .node : .value("command"))
             }
             if database != nil { throw DecodingProblem("database is only for the sqlite drivers", at: .key("database")) }
-        case .sqliteFTS, .sqliteVector, .noop:
+        case .sqliteFTS, .sqliteVector, .noop, .postgresFTS, .postgresVector:
             if command != nil { throw DecodingProblem("command is only for the exec driver", at: .key("command")) }
             if !env.isEmpty { throw DecodingProblem("env is only for the exec driver", at: .key("env")) }
-            if driver == .noop, database != nil { throw DecodingProblem("database is only for the sqlite drivers", at: .key("database")) }
+            if driver != .sqliteFTS, driver != .sqliteVector, database != nil {
+                throw DecodingProblem("database is only for the sqlite drivers", at: .key("database"))
+            }
         }
     }
 }

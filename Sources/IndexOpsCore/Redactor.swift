@@ -195,6 +195,13 @@ extension ControllerConfig {
             if let file = indexTypes[name]!.embedder?.apiKeyFile {
                 sources.append(("indexTypes[\(String(reflecting: name))].embedder.apiKeyFile", .file(file)))
             }
+            if let postgres = indexTypes[name]!.postgres {
+                if let file = postgres.connection.passwordFile {
+                    sources.append(("indexTypes[\(String(reflecting: name))].passwordFile", .file(file)))
+                } else {
+                    sources.append(("indexTypes[\(String(reflecting: name))] (PGPASSWORD)", .environment("PGPASSWORD")))
+                }
+            }
         }
         if let file = server.webhookSecretFile { sources.append(("server.webhookSecretFile", .file(file))) }
         if let file = repository.tokenFile { sources.append(("repository.tokenFile", .file(file))) }

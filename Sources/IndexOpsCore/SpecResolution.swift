@@ -81,6 +81,9 @@ extension IndexTypeSettings {
         let variables = env.keys.sorted().map { "\($0)=\(env[$0]!)" }.joined(separator: "\u{1}")
         var parts = [driver.rawValue, database ?? "", (command ?? []).joined(separator: "\u{1}"), variables]
         if let embedder { parts.append(embedder.fingerprint) }
+        // The postgres part is added only when there is one, so that the other drivers'
+        // fingerprints (and so every built index's revision) stay what they were.
+        if let postgres { parts.append(postgres.fingerprint) }
         return parts.joined(separator: "\u{0}")
     }
 }

@@ -125,6 +125,18 @@ public struct DaemonSettings: Sendable {
                     ])
                 } ?? .null,
             ])
+            if let p = t.postgres, case .object(var fields) = types[name] {
+                // The URL never holds a password (the configuration refuses one); the
+                // password file is shown by path.
+                fields["postgres"] = .object([
+                    "url": .string(p.connection.url), "passwordFile": string(p.connection.passwordFile),
+                    "tls": .string(p.connection.tls.rawValue), "caFile": string(p.connection.caFile),
+                    "maxConnections": .int(Int64(p.connection.maxConnections)), "schema": string(p.schema),
+                    "table": .string(p.tableName(indexType: name)), "textSearchConfig": .string(p.textSearchConfig),
+                    "vectorStorage": .string(p.vectorStorage.rawValue),
+                ])
+                types[name] = .object(fields)
+            }
         }
         return .object([
             "configFile": string(configFile),

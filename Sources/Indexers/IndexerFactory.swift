@@ -8,7 +8,9 @@ public enum IndexerFactory {
     /// index types on one database file share one connection (an actor), opened on first
     /// use; sqlite-vector embeds through `settings.embedder` when one is set. The exec driver
     /// uses `settings.command`, `settings.env` and `settings.timeout`, and names its content
-    /// files with `contentFilePrefix`.
+    /// files with `contentFilePrefix`. The postgres drivers use `settings.postgres`; index
+    /// types on one database share the process's pool of connections to it
+    /// (``PostgresPool/shared(_:)``), started on first use.
     ///
     /// - Throws: ``IndexerError`` when the settings cannot make an indexer (an invalid index
     ///   type name, an exec driver without a command or with a relative command path).
@@ -27,6 +29,13 @@ public enum IndexerFactory {
                 contentFilePrefix: contentFilePrefix)
         case .noop:
             return NoopIndexer()
+        case .postgresFTS, .postgresVector:
+            guard let postgres = settings.postgres else {
+                throw IndexerError("\(settings.driver.rawValue) \(name): no url is configured", terminal: true)
+            }
+            return settings.driver == .postgresFTS
+                ? try PostgresFTSIndexer(indexType: name, settings: postgres)
+                : try PostgresVectorIndexer(indexType: name, settings: postgres)
         }
     }
 }

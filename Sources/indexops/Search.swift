@@ -6,7 +6,7 @@ import IndexOpsCore
 /// `indexops search`: a query over the built-in indexes.
 struct Search: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Search the built-in indexes (sqlite-fts, sqlite-vector).",
+        abstract: "Search the built-in indexes (sqlite-fts, sqlite-vector, postgres-fts, postgres-vector).",
         discussion: """
             fulltext ranks chunks by BM25; vector ranks them by the cosine of feature-hashed \
             term vectors, which is lexical (it needs no model, and finds shared words, not \

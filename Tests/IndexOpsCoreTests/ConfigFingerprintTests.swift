@@ -19,6 +19,12 @@ struct ConfigFingerprintTests {
         config.server.webhookSecretFile = "/keys/webhook"
         config.indexTypes["graph"] = IndexTypeSettings(
             driver: .exec, database: "/db.sqlite", command: ["/opt/graph", "--fast"], timeout: .seconds(60), env: ["URL": "http://g"])
+        config.indexTypes["pg"] = IndexTypeSettings(
+            driver: .postgresFTS,
+            postgres: PostgresIndexSettings(
+                connection: try! PostgresConnectionSettings(
+                    url: "postgresql://indexops@db:5432/rag", passwordFile: "/keys/pg", tls: .require, caFile: "/keys/ca.pem"),
+                schema: "rag", table: "chunks", textSearchConfig: "english"))
         return config
     }()
 
@@ -67,6 +73,20 @@ struct ConfigFingerprintTests {
         "repository.stallTimeout": { $0.repository.stallTimeout += .seconds(1) },
         "sizeLimits.maxStatusFileSize": { $0.sizeLimits.maxStatusFileSize += 1 },
         "sizeLimits.maxWorkTreeFileSize": { $0.sizeLimits.maxWorkTreeFileSize += 1 },
+        "indexTypes[*].command": { $0.indexTypes["pg"]!.command = ["/opt/unused"] },
+        "indexTypes[*].postgres": { $0.indexTypes["pg"]!.postgres = nil },
+        "indexTypes[*].postgres.connection.user": { $0.indexTypes["pg"]!.postgres!.connection.user = "other" },
+        "indexTypes[*].postgres.connection.host": { $0.indexTypes["pg"]!.postgres!.connection.host = "db2" },
+        "indexTypes[*].postgres.connection.port": { $0.indexTypes["pg"]!.postgres!.connection.port = 5433 },
+        "indexTypes[*].postgres.connection.database": { $0.indexTypes["pg"]!.postgres!.connection.database = "rag2" },
+        "indexTypes[*].postgres.connection.passwordFile": { $0.indexTypes["pg"]!.postgres!.connection.passwordFile = nil },
+        "indexTypes[*].postgres.connection.tls": { $0.indexTypes["pg"]!.postgres!.connection.tls = .prefer },
+        "indexTypes[*].postgres.connection.caFile": { $0.indexTypes["pg"]!.postgres!.connection.caFile = "/keys/other.pem" },
+        "indexTypes[*].postgres.connection.maxConnections": { $0.indexTypes["pg"]!.postgres!.connection.maxConnections = 8 },
+        "indexTypes[*].postgres.schema": { $0.indexTypes["pg"]!.postgres!.schema = nil },
+        "indexTypes[*].postgres.table": { $0.indexTypes["pg"]!.postgres!.table = "chunks2" },
+        "indexTypes[*].postgres.textSearchConfig": { $0.indexTypes["pg"]!.postgres!.textSearchConfig = "simple" },
+        "indexTypes[*].postgres.vectorStorage": { $0.indexTypes["pg"]!.postgres!.vectorStorage = .array },
     ]
 
     @Test func theTableCoversEverySetting() {

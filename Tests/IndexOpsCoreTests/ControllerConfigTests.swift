@@ -97,7 +97,7 @@ struct ControllerConfigTests {
         #expect(failure(head + "indexTypes:\n  graph: { driver: exec }\n")
             == "indexops.yaml:4:10: error: indexTypes.graph: the exec driver needs a command: an argv whose first item is a program")
         #expect(failure(head + "indexTypes:\n  graph: { driver: neo4j }\n")
-            == "indexops.yaml:4:20: error: indexTypes.graph.driver: unknown driver \"neo4j\" (known: sqlite-fts, sqlite-vector, exec, noop)")
+            == "indexops.yaml:4:20: error: indexTypes.graph.driver: unknown driver \"neo4j\" (known: sqlite-fts, sqlite-vector, exec, noop, postgres-fts, postgres-vector)")
         #expect(failure(head + "indexTypes:\n  ft: { driver: sqlite-fts, command: [x] }\n")
             == "indexops.yaml:4:29: error: indexTypes.ft.command: command is only for the exec driver")
         #expect(failure(head + "reconcile:\n  concurency: 4\n") == "indexops.yaml:4:3: error: unknown field \"reconcile.concurency\"")

@@ -46,7 +46,7 @@ struct ReferenceFileTests {
     @Test func controllerConfigReference() throws {
         let bytes = try Self.bytes("controller-config.yaml")
         let config = try ControllerConfig(bytes: bytes, path: "specs/controller-config.yaml")
-        #expect(config.indexTypes.keys.sorted() == ["fulltext", "graph", "vector"])
+        #expect(config.indexTypes.keys.sorted() == ["fulltext", "graph", "pg-fulltext", "pg-vector", "vector"])
         #expect(config.repository.sshKeyFile == "/etc/indexops/ssh/id_ed25519")
         #expect(config.limits == YAMLLimits.default)
         #expect(config.sizeLimits == SizeLimits())
@@ -62,7 +62,8 @@ struct ReferenceFileTests {
             "limits.maxFileSize", "limits.maxDepth", "limits.maxDocuments", "limits.maxScalarLength",
             "limits.aliasExpansionFloor", "limits.aliasExpansionRatio",
             "limits.maxStatusFileSize", "limits.maxSourceSize", "limits.maxWorkTreeFileSize",
-        ]
+        ] + ["url", "passwordFile", "tls", "caFile", "maxConnections", "schema", "table", "textSearchConfig"].map { "indexTypes.pg-fulltext.\($0)" }
+            + ["indexTypes.pg-vector.vectorStorage"]
         #expect(Set(fields).subtracting(Self.keyPaths(bytes)) == [])
         let text = String(decoding: bytes, as: UTF8.self)
         #expect(text.contains("# tokenFile:") && text.contains("# tokenEnv:"))

@@ -313,7 +313,10 @@ struct DaemonTests {
     @Test func printConfig() throws {
         let world = try World()
         defer { world.cleanup() }
-        let config = try Self.config(world, extraTypes: "  keyed: { driver: exec, command: [\"./x\"], env: { API_KEY: \"s3cr3t-value\" } }")
+        let config = try Self.config(world, extraTypes: """
+              keyed: { driver: exec, command: ["./x"], env: { API_KEY: "s3cr3t-value" } }
+              pg: { driver: postgres-fts, url: "postgresql://indexops@db:5432/rag", passwordFile: pg-password }
+            """)
         let process = Process()
         process.executableURL = Harness.binary
         process.arguments = ["run", "--config", config, "--listen", "127.0.0.1:9999", "--print-config"]
@@ -338,6 +341,10 @@ struct DaemonTests {
         #expect(json["shutdownGrace"] as? String == "30s")
         #expect(text.contains("API_KEY"))
         #expect(!text.contains("s3cr3t-value"))
+        let pg = ((json["indexTypes"] as? [String: Any])?["pg"] as? [String: Any])?["postgres"] as? [String: Any]
+        #expect(pg?["url"] as? String == "postgresql://indexops@db:5432/rag")
+        #expect((pg?["passwordFile"] as? String)?.hasSuffix("/pg-password") == true)
+        #expect(pg?["table"] as? String == "indexops_pg")
         #expect(!text.contains("topsecret"))
 
         let bad = try Harness.run(["run", "--config", config, "--interval", "soon", "--print-config"], in: world.root)
