@@ -117,6 +117,16 @@ struct PostgresChunkTable: Sendable {
         }
     }
 
+    /// The hits of a search query whose rows are `(document_id, collection, text, score)`,
+    /// the shape both drivers' searches select.
+    static func hits(_ rows: PostgresRowSequence) async throws -> [SearchHit] {
+        var hits: [SearchHit] = []
+        for try await (id, collection, text, score) in rows.decode((String, String?, String, Double).self) {
+            hits.append(SearchHit(documentId: id, collection: collection, score: score, text: text))
+        }
+        return hits
+    }
+
     /// The columns both drivers' tables start with.
     static let commonColumns = """
         document_id text NOT NULL,

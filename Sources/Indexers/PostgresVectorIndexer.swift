@@ -217,11 +217,7 @@ public struct PostgresVectorIndexer: SearchableIndexer {
                     ORDER BY score DESC, document_id
                     LIMIT \(limit)
                     """, logger: PostgresChunkTable.logger)
-                var hits: [SearchHit] = []
-                for try await (id, collection, text, score) in rows.decode((String, String?, String, Double).self) {
-                    hits.append(SearchHit(documentId: id, collection: collection, score: score, text: text))
-                }
-                return hits
+                return try await PostgresChunkTable.hits(rows)
             }
         }
     }
