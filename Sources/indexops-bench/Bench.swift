@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `make bench`: how a pass scales with the repository. A benchmark, not a test: it prints
 /// figures and asserts nothing.
@@ -59,7 +62,7 @@ enum Bench {
         }, floor: .fetch))
         rows.append(Row(name: "one edited spec", run: try median { i in
             let id = 10 + i
-            try fastImport(into: remote, stream: edit("specs/\(id % 100)/doc\(id).yaml", spec("doc\(id)", revision: 2 + i), parent: true))
+            try fastImport(into: remote, stream: edit("specs/\(id % 100)/doc\(id).yaml", spec("doc\(id)", revision: 2 + i, source: "docs/\((id + 1) % 100)/doc\(id + 1).md"), parent: true))
             return try indexops(binary, ["reconcile", "--once", "--config", config, "-o", "json"])
         }, floor: .fetch))
         rows.append(Row(name: "status DOC", run: try median { _ in
@@ -143,19 +146,39 @@ enum Bench {
     }
 
     /// Runs a program, and returns its wall time and peak RSS (and its stdout in `work`).
+    ///
+    /// Spawned with `posix_spawnp` and reaped here with `wait4`, which returns the child's
+    /// resource usage: Foundation's `Process` reaps its children on a thread of its own, and a
+    /// `wait4` racing it gets nothing (peak RSS 0).
     static func measure(_ program: String, _ args: [String], allowFailure: Bool = false, capture: Bool = false) throws -> Measured {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: program.hasPrefix("/") ? program : "/usr/bin/env")
-        process.arguments = program.hasPrefix("/") ? args : [program] + args
-        let out = Pipe()
-        process.standardOutput = capture ? out : FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
+        var pipe: [Int32] = [-1, -1]
+        guard Glibc.pipe(&pipe) == 0 else { throw BenchError("pipe: \(String(cString: strerror(errno)))") }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        if capture {
+            posix_spawn_file_actions_adddup2(&actions, pipe[1], 1)
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        }
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addclose(&actions, pipe[0])
+        posix_spawn_file_actions_addclose(&actions, pipe[1])
+        let argv = ([program] + args).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
         let started = Date()
-        try process.run()
-        let data = capture ? out.fileHandleForReading.readDataToEndOfFile() : Data()
+        var pid: pid_t = 0
+        let spawned = posix_spawnp(&pid, program, &actions, nil, argv, environ)
+        close(pipe[1])
+        guard spawned == 0 else {
+            close(pipe[0])
+            throw BenchError("cannot start \(program): \(String(cString: strerror(spawned)))")
+        }
+        let data = FileHandle(fileDescriptor: pipe[0], closeOnDealloc: true).readDataToEndOfFile()
         var status: Int32 = 0
         var usage = rusage()
-        _ = wait4(process.processIdentifier, &status, 0, &usage)
+        while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
         let wall = Date().timeIntervalSince(started)
         let exited = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
         if exited != 0, !allowFailure, exited != 1 {
@@ -214,7 +237,9 @@ enum Bench {
     }
 
     /// The spec of document `doc<n>`, whose source is `docs/<n % 100>/doc<n>.md`.
-    static func spec(_ id: String, revision: Int) -> String {
+    /// A spec file of one document, its source its own file unless `source` names another
+    /// (an edit that changes the source changes the revision: every index is built again).
+    static func spec(_ id: String, revision: Int, source: String? = nil) -> String {
         let number = Int(id.dropFirst(3)) ?? 0
         return """
             apiVersion: indexops/v1
@@ -224,7 +249,7 @@ enum Bench {
               createdBy: bench@example.com
               annotations: { revision: "\(revision)" }
             spec:
-              source: docs/\(number % 100)/\(id).md
+              source: \(source ?? "docs/\(number % 100)/\(id).md")
 
             """
     }
