@@ -405,19 +405,8 @@ public actor IndexService {
     }
 
     static func specText(id: String, user: String, collection: String?, source: String, isURI: Bool, revision: String?, types: [String]?) -> String {
-        var text = "apiVersion: indexops/v1\nkind: DocumentIndex\nmetadata:\n  name: \(quoted(id))\n"
-        if let collection { text += "  collection: \(quoted(collection))\n" }
-        text += "  createdBy: \(quoted(user))\nspec:\n"
-        if isURI {
-            text += "  source:\n    uri: \(quoted(source))\n"
-            if let revision { text += "    revision: \(quoted(revision))\n" }
-        } else {
-            text += "  source: \(quoted(source))\n"
-        }
-        if let types {
-            text += "  indexes:\n"
-            for type in types.sorted() { text += "    \(type): present\n" }
-        }
-        return text
+        SpecText.declaration(
+            id: id, user: user, collection: collection, source: isURI ? .uri(source, revision: revision) : .path(source),
+            indexes: types.map { Dictionary($0.map { ($0, DesiredState.present) }, uniquingKeysWith: { a, _ in a }) })
     }
 }
