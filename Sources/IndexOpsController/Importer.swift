@@ -40,9 +40,11 @@ public struct ImportReport: Sendable {
 ///
 /// Rows stream through an ``ImportAssembler`` into an ``ImportSpool`` (a temporary file);
 /// the commit is written from the spool file by file, so memory does not grow with the table.
-/// A document already imported as it is is left alone, and so are its status (which the
-/// controller may have changed since); a document id that a person declared (in another
-/// file, or in the file the import would write, changed) is reported and left as it is.
+/// A document already imported as it is is left alone, and so is its status (which the
+/// controller may have changed since), and so is an orphan an earlier import wrote (whose
+/// status the controller removed once its indexes were deleted); a document id that a
+/// person declared (in another file, or in the file the import would write, changed) is
+/// reported and left as it is.
 public struct Importer {
     /// The trailer of an import commit naming where its rows came from.
     public static let trailer = "Indexops-Imported-From"
@@ -136,6 +138,12 @@ public struct Importer {
         return report
     }
 
+    /// Where the rows of an import commit came from: its trailer's value; `nil` for another commit.
+    public static func source(ofMessage message: String) -> String? {
+        let prefix = trailer + ": "
+        return message.split(separator: "\n").last { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }
+    }
+
     /// The commit message: counts for people, the source in a trailer for `indexops history`.
     static func message(_ report: ImportReport, source: String, layout: ImportLayout?) -> String {
         var text = "indexops import: \(report.written) document\(report.written == 1 ? "" : "s") from \(source)\n\n"
@@ -160,13 +168,16 @@ public struct Importer {
         var statusPaths: Set<String>
         var identical: Set<String>
         var declared: [String: String]
+        /// Status files of orphans that an earlier import wrote (and the controller has
+        /// removed since, with the orphan's indexes): not written again.
+        var importedOrphans: Set<String>
 
         func decision(_ record: ImportSpool.Record) -> Decision {
             if let place = declared[record.id] {
                 return .conflict("\(record.id): declared by hand in \(place); left as it is")
             }
             guard let specPath = record.specPath else {
-                return statusPaths.contains(record.statusPath) ? .unchanged : .write
+                return statusPaths.contains(record.statusPath) || importedOrphans.contains(record.statusPath) ? .unchanged : .write
             }
             if identical.contains(specPath) { return .unchanged }
             if specBlobs[specPath] != nil {
@@ -205,7 +216,19 @@ public struct Importer {
                 declared[resource.index.id] = "\(resource.file):\(resource.nameMark.line)"
             }
         }
-        return Plan(specBlobs: specBlobs, statusPaths: statusPaths, identical: identical, declared: declared)
+        var importedOrphans = Set<String>()
+        let earlierImports = try repository.history(of: config.repository.statusDir, from: head)
+            .filter { Self.source(ofMessage: $0.message) != nil }.map(\.commit)
+        if !earlierImports.isEmpty {
+            try spool.forEach { record in
+                guard record.specPath == nil, !statusPaths.contains(record.statusPath) else { return }
+                for commit in earlierImports where try repository.entry(at: record.statusPath, in: commit) != nil {
+                    importedOrphans.insert(record.statusPath)
+                    return
+                }
+            }
+        }
+        return Plan(specBlobs: specBlobs, statusPaths: statusPaths, identical: identical, declared: declared, importedOrphans: importedOrphans)
     }
 }
 

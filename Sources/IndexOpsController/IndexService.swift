@@ -20,6 +20,9 @@ public struct HistoryItem: Sendable, Hashable {
     public var to: String
     /// The error recorded with the change.
     public var errorMessage: String?
+    /// Why the change was made, when its commit says so: `imported from postgresql://…` for
+    /// the commit of `indexops import`.
+    public var reason: String?
 }
 
 /// The service API of DESIGN.md §7: what people and their tools call. Writing calls edit spec
@@ -212,7 +215,8 @@ public actor IndexService {
             for change in StateChange.between(before, after) {
                 items.append(HistoryItem(
                     time: entry.committer.time, commit: entry.commit.hex, author: entry.author.description, indexType: change.indexType,
-                    from: change.from, to: change.to, errorMessage: change.to == "failed" ? after?.indexes[change.indexType]?.errorMessage : nil))
+                    from: change.from, to: change.to, errorMessage: change.to == "failed" ? after?.indexes[change.indexType]?.errorMessage : nil,
+                    reason: Importer.source(ofMessage: entry.message).map { "imported from \($0)" }))
             }
         }
         return items
