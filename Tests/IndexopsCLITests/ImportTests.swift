@@ -285,3 +285,37 @@ struct ImportTests {
 extension String {
     fileprivate var trimmed: String { trimmingCharacters(in: .whitespacesAndNewlines) }
 }
+
+/// The issue's scale: 100,000 documents × 3 index types imported from the single table, with
+/// the time and peak RSS (`/usr/bin/time -f %M`) printed. Opt-in (`INDEXOPS_BENCH_IMPORT=1
+/// swift test --skip-build --filter importBenchmark`): it takes a minute, not seconds.
+@Suite("import benchmark", .enabled(if: ProcessInfo.processInfo.environment["INDEXOPS_BENCH_IMPORT"] != nil && PostgresTestServer.mustRun))
+struct ImportBenchmark {
+    @Test func importBenchmark() throws {
+        let documents = Int(ProcessInfo.processInfo.environment["INDEXOPS_BENCH_IMPORT_DOCUMENTS"] ?? "") ?? 100_000
+        let server = try PostgresTestServer.shared()
+        let database = try server.makeDatabase()
+        try server.psql(ImportTests.singleTableDDL + """
+            INSERT INTO document (id, name, "user", collection_id, object_path)
+              SELECT 'doc-' || g, 'Document ' || g, 'ana@example.com', 'col-' || (g % 100), 's3://bucket/doc-' || g || '.pdf'
+              FROM generate_series(1, \(documents)) g;
+            INSERT INTO document_index (document_id, index_type, status, version, observed_version, index_data, error_message, gmt_last_reconciled)
+              SELECT 'doc-' || g, t::index_type,
+                (CASE WHEN g % 10 = 0 THEN 'PENDING' WHEN g % 17 = 0 THEN 'FAILED' ELSE 'ACTIVE' END)::index_status,
+                1, 1, '{"chunks": 12, "model": "text-embedding-3-small"}',
+                CASE WHEN g % 17 = 0 THEN 'embedding service timed out' END, timezone('UTC', now())
+              FROM generate_series(1, \(documents)) g, unnest(ARRAY['VECTOR', 'FULLTEXT', 'GRAPH']) t;
+            ANALYZE;
+            """, database: database)
+        let world = try ImportTests.World(database: database, server: server)
+        defer { Harness.cleanup(world.root) }
+        let result = try Harness.run(
+            ["import", world.url, "--password-file", "pg-password", "--tls", "disable",
+             "--user", "ops@example.com", "--config", "indexops.yaml"],
+            in: world.root, wrapper: ["/usr/bin/time", "-f", "%e s, %M KiB"])
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        let figures = result.stderr.split(separator: "\n").last.map(String.init) ?? ""
+        print("import of \(documents) documents x 3 types: \(figures)\n\(result.stdout)")
+        #expect(result.stdout.contains("imported \(documents) of \(documents) documents (\(documents * 3) rows)"))
+    }
+}
