@@ -91,7 +91,7 @@ let package = Package(
         .executableTarget(
             name: "indexops",
             dependencies: [
-                "IndexOpsController", "IndexOpsCore", "IndexOpsDaemon",
+                "IndexOpsController", "IndexOpsCore", "IndexOpsDaemon", "PostgresAccess",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -51,8 +51,24 @@ extension Repository {
         author: Signature,
         committer: Signature? = nil
     ) throws -> OID? {
+        try commit(on: branch, parent: parent, message: message, author: author, committer: committer) { emit in
+            for edit in edits { try emit(edit) }
+        }
+    }
+
+    /// Commits the edits `produce` hands to `emit`, one at a time, like
+    /// ``commit(_:on:parent:message:author:committer:)``: each file's contents are written as
+    /// a blob as soon as they are emitted and can then be dropped, so that a commit of a
+    /// hundred thousand files does not hold them all twice (as edits and as objects).
+    ///
+    /// - Throws: what `produce` throws (nothing is committed), and the errors of
+    ///   ``commit(_:on:parent:message:author:committer:)``.
+    public func commit(
+        on branch: String, parent: OID?, message: String, author: Signature, committer: Signature? = nil,
+        streaming produce: (_ emit: (PathEdit) throws -> Void) throws -> Void
+    ) throws -> OID? {
         let written = try writingOnePack {
-            try writeCommit(edits, parent: parent, message: message, author: author, committer: committer ?? author)
+            try writeCommit(produce, parent: parent, message: message, author: author, committer: committer ?? author)
         }
         guard let id = written else { return nil }
         try moveReference("refs/heads/" + branch, from: parent, to: id, message: "indexops: commit")
@@ -61,11 +77,13 @@ extension Repository {
 
     /// Writes the blobs, trees and commit of `edits` on top of `parent`; `nil` when the
     /// edits change nothing. Moves no reference.
-    private func writeCommit(_ edits: [PathEdit], parent: OID?, message: String, author: Signature, committer: Signature) throws -> OID? {
+    private func writeCommit(
+        _ produce: (_ emit: (PathEdit) throws -> Void) throws -> Void, parent: OID?, message: String, author: Signature, committer: Signature
+    ) throws -> OID? {
         let base = try parent.map { try tree(ofCommit: $0) } ?? lookupTree(emptyTreeID())
         var seen = Set<String>()
         var updates: [TreeUpdate] = []
-        for edit in edits {
+        try produce { edit in
             let path = try Self.normalized(edit.path, allowRoot: false)
             guard seen.insert(path).inserted else {
                 throw GitError(.invalid, "'\(path)' is edited twice in one commit", function: "Repository.commit")

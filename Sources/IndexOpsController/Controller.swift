@@ -29,6 +29,12 @@ public enum Controller {
         try IndexService(repo: repo, config: try ConfigLoader.load(configFile), configured: configFile != nil)
     }
 
+    /// The importer over the repository of `repo` (or of the configuration), with the
+    /// configuration whose index types and revisions the import maps to.
+    public static func importer(repo: String, configFile: String?, logger: Logger) throws -> Importer {
+        try Importer(repo: repo, config: try ConfigLoader.load(configFile), configured: configFile != nil, logger: logger)
+    }
+
     /// Searches a built-in index of the repository.
     ///
     /// - Parameter type: the index type; `nil`: `fulltext` when configured, else the first

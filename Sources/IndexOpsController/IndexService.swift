@@ -20,6 +20,9 @@ public struct HistoryItem: Sendable, Hashable {
     public var to: String
     /// The error recorded with the change.
     public var errorMessage: String?
+    /// Why the change was made, when its commit says so: `imported from postgresql://…` for
+    /// the commit of `indexops import`.
+    public var reason: String?
 }
 
 /// The service API of DESIGN.md §7: what people and their tools call. Writing calls edit spec
@@ -212,7 +215,8 @@ public actor IndexService {
             for change in StateChange.between(before, after) {
                 items.append(HistoryItem(
                     time: entry.committer.time, commit: entry.commit.hex, author: entry.author.description, indexType: change.indexType,
-                    from: change.from, to: change.to, errorMessage: change.to == "failed" ? after?.indexes[change.indexType]?.errorMessage : nil))
+                    from: change.from, to: change.to, errorMessage: change.to == "failed" ? after?.indexes[change.indexType]?.errorMessage : nil,
+                    reason: Importer.source(ofMessage: entry.message).map { "imported from \($0)" }))
             }
         }
         return items
@@ -405,19 +409,8 @@ public actor IndexService {
     }
 
     static func specText(id: String, user: String, collection: String?, source: String, isURI: Bool, revision: String?, types: [String]?) -> String {
-        var text = "apiVersion: indexops/v1\nkind: DocumentIndex\nmetadata:\n  name: \(quoted(id))\n"
-        if let collection { text += "  collection: \(quoted(collection))\n" }
-        text += "  createdBy: \(quoted(user))\nspec:\n"
-        if isURI {
-            text += "  source:\n    uri: \(quoted(source))\n"
-            if let revision { text += "    revision: \(quoted(revision))\n" }
-        } else {
-            text += "  source: \(quoted(source))\n"
-        }
-        if let types {
-            text += "  indexes:\n"
-            for type in types.sorted() { text += "    \(type): present\n" }
-        }
-        return text
+        SpecText.declaration(
+            id: id, user: user, collection: collection, source: isURI ? .uri(source, revision: revision) : .path(source),
+            indexes: types.map { Dictionary($0.map { ($0, DesiredState.present) }, uniquingKeysWith: { a, _ in a }) })
     }
 }

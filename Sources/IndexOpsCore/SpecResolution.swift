@@ -63,13 +63,25 @@ public enum SpecResolution: Sendable, Hashable {
                 return (.held, diagnostics)
             }
         case .uri(let uri, let revision):
-            base = "uri:" + uri + "#" + (revision ?? "")
+            base = uriBase(uri, revision: revision)
         }
         var revisions: [String: String] = [:]
-        for (type, fingerprint) in indexTypes {
-            revisions[type] = String(Digests.sha256Hex(base + "\n" + fingerprint).prefix(40))
-        }
+        for (type, fingerprint) in indexTypes { revisions[type] = revision(base: base, fingerprint: fingerprint) }
         return (.desired(DesiredDocument(index: resource.index, specFile: resource.file, revisions: revisions, sourceBlob: blob)), diagnostics)
+    }
+}
+
+extension SpecResolution {
+    /// The revision an index of a URI source gets: what `observedRevision` holds once it is
+    /// built (an importer writes it for the indexes it adopts).
+    public static func revision(uri: String, revision: String?, fingerprint: String) -> String {
+        self.revision(base: uriBase(uri, revision: revision), fingerprint: fingerprint)
+    }
+
+    private static func uriBase(_ uri: String, revision: String?) -> String { "uri:" + uri + "#" + (revision ?? "") }
+
+    private static func revision(base: String, fingerprint: String) -> String {
+        String(Digests.sha256Hex(base + "\n" + fingerprint).prefix(40))
     }
 }
 

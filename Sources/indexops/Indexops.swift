@@ -24,13 +24,14 @@ struct Indexops: AsyncParsableCommand {
               indexops history doc123                how doc123's indexes changed
               indexops search "vector index"         query the built-in indexes
               indexops run --config indexops.yaml    run as a sidecar daemon
+              indexops import postgresql://u@db/rag  adopt a table-based system's indexes
 
             Exit status: 0 ok; 1 problems found; 2 usage or environment error.
             """,
         version: "indexops \(Indexops.version) (commit \(BuildInfo.commit))",
         subcommands: [
             Init.self, Validate.self, Create.self, Delete.self, Status.self, Retry.self, Recreate.self, Cleanup.self,
-            History.self, Plan.self, Reconcile.self, Search.self, Run.self,
+            History.self, Plan.self, Reconcile.self, Search.self, Run.self, Import.self,
         ]
     )
 }
@@ -88,3 +89,4 @@ extension Plan: CommandWithGlobalOptions { var globalOptions: GlobalOptions { gl
 extension Reconcile: CommandWithGlobalOptions { var globalOptions: GlobalOptions { global } }
 extension Search: CommandWithGlobalOptions { var globalOptions: GlobalOptions { global } }
 extension Run: CommandWithGlobalOptions { var globalOptions: GlobalOptions { global } }
+extension Import: CommandWithGlobalOptions { var globalOptions: GlobalOptions { global } }

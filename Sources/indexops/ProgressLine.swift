@@ -36,15 +36,20 @@ final class ProgressLine: Sendable {
     /// Draws `progress`, unless the last draw was less than 100 ms ago (the last step is
     /// always drawn).
     func update(_ progress: PassProgress) {
+        show(Self.text(progress), final: progress.done >= progress.total)
+    }
+
+    /// Draws `text`, unless the last draw was less than 100 ms ago and this is not the `final` step.
+    func show(_ text: @autoclosure () -> String, final: Bool) {
         let now = ContinuousClock.now
         let draw = state.withLock { state -> Bool in
-            if progress.done < progress.total, let last = state.lastDraw, now - last < .milliseconds(100) { return false }
+            if !final, let last = state.lastDraw, now - last < .milliseconds(100) { return false }
             state.lastDraw = now
             state.drawn = true
             return true
         }
         guard draw else { return }
-        Output.redraw(before: "\r\u{1B}[2K", Self.text(progress), after: "\r")
+        Output.redraw(before: "\r\u{1B}[2K", text(), after: "\r")
     }
 
     /// Erases the line, before the pass's report is printed.

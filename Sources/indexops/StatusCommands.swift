@@ -122,7 +122,8 @@ struct History: AsyncParsableCommand {
         abstract: "Show how a document's indexes changed over time, from git.",
         discussion: """
             Walks the history of the document's status file: when, which commit, who, from which \
-            state to which, and the error of a failure. Newest first.
+            state to which, and a note: the error of a failure, or where an import took the \
+            state from. Newest first.
 
             Examples:
               indexops history doc123
@@ -149,13 +150,14 @@ struct History: AsyncParsableCommand {
                     "time": .string(formatter.string(from: item.time)), "commit": .string(item.commit), "author": .string(item.author),
                     "indexType": .string(item.indexType), "from": .string(item.from), "to": .string(item.to),
                     "errorMessage": item.errorMessage.map(JSONValue.string) ?? .null,
+                    "reason": item.reason.map(JSONValue.string) ?? .null,
                 ])
             }).canonicalText)
         case .table:
-            var rows = [["WHEN", "COMMIT", "WHO", "INDEX", "CHANGE", "ERROR"]]
+            var rows = [["WHEN", "COMMIT", "WHO", "INDEX", "CHANGE", "NOTE"]]
             for item in items {
                 rows.append([formatter.string(from: item.time), String(item.commit.prefix(7)), item.author, item.indexType,
-                             "\(item.from) -> \(item.to)", item.errorMessage ?? ""])
+                             "\(item.from) -> \(item.to)", [item.reason, item.errorMessage].compactMap { $0 }.joined(separator: ": ")])
             }
             for line in Table.render(rows) { Output.line(line) }
         }

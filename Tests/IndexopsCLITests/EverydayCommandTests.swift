@@ -46,7 +46,7 @@ struct EverydayCommandTests {
         #expect(rebuilt.stdout.contains("two/fulltext  create  recreate requested  present"))
 
         let history = try Harness.run(["history", "two"], in: repo)
-        #expect(history.stdoutLines.first == "WHEN                  COMMIT   WHO                            INDEX     CHANGE               ERROR")
+        #expect(history.stdoutLines.first == "WHEN                  COMMIT   WHO                            INDEX     CHANGE               NOTE")
         #expect(history.stdoutLines.filter { $0.contains("fulltext  creating -> present") }.count == 2)
 
         #expect(try Harness.run(["delete", "example", "--types", "vector"] + Self.ana, in: repo).status == 0)
@@ -94,7 +94,7 @@ struct EverydayCommandTests {
         #expect(try Harness.output(["git", "log", "--oneline"], in: repo).split(separator: "\n").count == 1, "no failed command committed")
     }
 
-    @Test(arguments: ["init", "create", "delete", "status", "retry", "recreate", "cleanup", "history", "plan", "reconcile", "search", "validate"])
+    @Test(arguments: ["init", "create", "delete", "status", "retry", "recreate", "cleanup", "history", "plan", "reconcile", "search", "validate", "import"])
     func helpTeachesWithExamples(_ command: String) throws {
         let folder = try Harness.scratch()
         defer { Harness.cleanup(folder) }
