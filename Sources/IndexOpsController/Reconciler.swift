@@ -81,6 +81,8 @@ public actor Reconciler {
         self.indexers = indexers
         self.fingerprint = config.fingerprint
         self.reader = PassReader(cache: try PassCache(directory: workspace.stateDirectory, configFingerprint: fingerprint), config: config)
+        // Whose documents the cache holds: the status views use it only when it holds them all.
+        try reader.cache.setMeta("shard", config.shard.description)
         self.logger = logger
         self.redactor = Redactor(loading: config)
         self.clock = clock
@@ -136,6 +138,12 @@ public actor Reconciler {
         var commit = StatusCommit(statusDir: statusDir, specCommit: head.hex)
         let diagnosticsText = try timed("commit intents", &steps) {
             try commitIntents(plan, input: input, statuses: &statuses, commit: &commit, &report)
+        }
+        if !plan.operations.isEmpty, !(try timed("push intents", &steps) { try pushIntents(&report) }) {
+            // Another replica cannot see these intents: starting them could run an operation twice.
+            logger.error("The intents are not pushed; no operation starts in this pass (the next pass runs them)")
+            try timed("push", &steps) { try push(&report) }
+            return finish()
         }
         let started = clock.elapsed()
         report.outcomes = await runOperations(
@@ -361,7 +369,7 @@ public actor Reconciler {
         }
         do {
             try self.commit(&commit, .results, &report)
-            return true
+            return try pushIntents(&report)
         } catch {
             logger.error("Cannot renew the intents of the next operations; the next pass runs them: \(error)")
             return false
@@ -474,6 +482,26 @@ public actor Reconciler {
         if let newHead = result.head, result.replayedCommits > 0 || !result.rewrites.isEmpty {
             sawForeignCommits = true
             try repository.publish(to: newHead)
+        }
+    }
+
+    /// Pushes the intents before their operations start, so that every replica sees them
+    /// (DESIGN.md §9: a new shard owner waits for another layout's intents). Returns whether
+    /// the operations may start: always for a single replica, which never needed the remote
+    /// to work; under several shards only when the push succeeded.
+    private func pushIntents(_ report: inout PassReport) throws -> Bool {
+        guard let remote = workspace.remote, try needsPush() else { return true }
+        do {
+            let result = try repository.push(remote, replaying: workspace.ownCommits)
+            for rewrite in result.rewrites { logger.warning("\(rewrite)") }
+            if let newHead = result.head, result.replayedCommits > 0 || !result.rewrites.isEmpty {
+                sawForeignCommits = true
+                try repository.publish(to: newHead)
+            }
+            return true
+        } catch let error as GitError {
+            logger.warning("Cannot push the intents yet: \(error)")
+            return config.shard.count == 1
         }
     }
 
