@@ -139,7 +139,7 @@ public actor Reconciler {
         let diagnosticsText = try timed("commit intents", &steps) {
             try commitIntents(plan, input: input, statuses: &statuses, commit: &commit, &report)
         }
-        if !plan.operations.isEmpty, !(try timed("push intents", &steps) { try pushIntents(&report) }) {
+        if config.shard.count > 1, !plan.operations.isEmpty, !(try timed("push intents", &steps) { try pushIntents(&report) }) {
             // Another replica cannot see these intents: starting them could run an operation twice.
             logger.error("The intents are not pushed; no operation starts in this pass (the next pass runs them)")
             try timed("push", &steps) { try push(&report) }
@@ -369,7 +369,7 @@ public actor Reconciler {
         }
         do {
             try self.commit(&commit, .results, &report)
-            return try pushIntents(&report)
+            return config.shard.count > 1 ? try pushIntents(&report) : true
         } catch {
             logger.error("Cannot renew the intents of the next operations; the next pass runs them: \(error)")
             return false
@@ -485,10 +485,10 @@ public actor Reconciler {
         }
     }
 
-    /// Pushes the intents before their operations start, so that every replica sees them
-    /// (DESIGN.md §9: a new shard owner waits for another layout's intents). Returns whether
-    /// the operations may start: always for a single replica, which never needed the remote
-    /// to work; under several shards only when the push succeeded.
+    /// Under several shards, pushes the intents before their operations start, so that every
+    /// replica sees them (DESIGN.md §9: a new shard owner waits for another layout's intents).
+    /// Returns whether the operations may start: only when the push succeeded. (A single
+    /// replica pushes at the end of the pass, as it always did.)
     private func pushIntents(_ report: inout PassReport) throws -> Bool {
         guard let remote = workspace.remote, try needsPush() else { return true }
         do {
