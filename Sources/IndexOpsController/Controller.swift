@@ -20,8 +20,12 @@ public enum Controller {
     ///
     /// - Parameter configured: whether the configuration came from a file (else the branch
     ///   checked out in `repo` is used).
-    public static func reconciler(repo: String, config: ControllerConfig, configured: Bool, logger: Logger) throws -> Reconciler {
-        try Reconciler(repo: repo, config: config, configured: configured, logger: logger)
+    /// - Parameter shutdownGrace: how long operations may take to end at a shutdown (with the
+    ///   operation timeout, how long a new shard owner waits for an old owner's intent).
+    public static func reconciler(
+        repo: String, config: ControllerConfig, configured: Bool, logger: Logger, shutdownGrace: Duration = .seconds(30)
+    ) throws -> Reconciler {
+        try Reconciler(repo: repo, config: config, configured: configured, logger: logger, shutdownGrace: shutdownGrace)
     }
 
     /// The service API over the repository of `repo` (or of the configuration).

@@ -38,7 +38,7 @@ final class PassReader {
 
     private var specsPrefix: String { config.repository.specsDir + "/" }
     private var statusPrefix: String { config.repository.statusDir + "/" }
-    private var diagnosticsPath: String { statusPrefix + DiagnosticsFile.name }
+    private var diagnosticsPath: String { statusPrefix + DiagnosticsFile.name(shard: config.shard) }
 
     // MARK: - Diff, read specs, read statuses
 
@@ -82,6 +82,8 @@ final class PassReader {
                     try sourceChanged(change.path, repository, head: head, into: &result)
                 }
             }
+            // A replica plans, runs and commits its own shard's documents only (DESIGN.md §9).
+            result.dirty = result.dirty.filter(config.shard.owns)
             try cache.setPending(result.dirty, pending: true)
             try cache.setMeta("tree", newTree.hex)
             try cache.setMeta("head", head.hex)
@@ -158,6 +160,9 @@ final class PassReader {
             try cache.setMeta("diagnosticsText", text)
             return
         }
+        // Another shard's diagnostics file: its replica's.
+        if path.dropFirst(statusPrefix.count).firstIndex(of: "/") == nil,
+           DiagnosticsFile.isDiagnosticsName(String(path.dropFirst(statusPrefix.count))) { return }
         guard path.hasSuffix(".json") else { return }
         let name = String(path.split(separator: "/").last ?? "").dropLast(".json".count)
         let id = Identifier.isValidID(String(name)) ? String(name) : nil
@@ -168,6 +173,8 @@ final class PassReader {
             })
             return
         }
+        // Another shard's document: its replica reads it (and this cache never holds it).
+        guard config.shard.owns(id) else { return }
         result.dirty.insert(id)
         guard let new = change.new else {
             try cache.putStatusProblem(path, id: id, nil)

@@ -44,6 +44,11 @@ public actor Reconciler {
     /// The source read last, by blob id: the index types of one document, which run one after
     /// the other, read it once.
     private var lastSource: (blob: OID, content: [UInt8])?
+    /// This replica's name, written with its shard in its intents.
+    private let replica: String
+    /// How long operations may take to end at a shutdown: with the operation timeout, how long
+    /// an intent of another shard layout may still be running (DESIGN.md §9).
+    private let shutdownGrace: Duration
 
     /// Opens the workspace and builds the indexers.
     ///
@@ -54,10 +59,12 @@ public actor Reconciler {
     ///   - makeIndexer: builds the indexer of an index type in a workspace; by default the
     ///     configured driver (``Workspace/makeIndexer(_:settings:)``).
     ///   - clock: the time; tests move it.
+    ///   - replica: this replica's name in its intents (by default its host name).
+    ///   - shutdownGrace: how long operations may take to end at a shutdown.
     public init(
         repo: String, config: ControllerConfig, configured: Bool, logger: Logger,
         makeIndexer: (String, IndexTypeSettings, Workspace) throws -> any Indexer = { try $2.makeIndexer($0, settings: $1) },
-        clock: PassClock = .system
+        clock: PassClock = .system, replica: String = ReplicaIdentity.name(), shutdownGrace: Duration = .seconds(30)
     ) throws {
         let (workspace, repository) = try Workspace.open(repo: repo, config: config, configured: configured)
         self.lock = try ControllerLock(directory: workspace.stateDirectory)
@@ -74,9 +81,13 @@ public actor Reconciler {
         self.indexers = indexers
         self.fingerprint = config.fingerprint
         self.reader = PassReader(cache: try PassCache(directory: workspace.stateDirectory, configFingerprint: fingerprint), config: config)
+        // Whose documents the cache holds: the status views use it only when it holds them all.
+        try reader.cache.setMeta("shard", config.shard.description)
         self.logger = logger
         self.redactor = Redactor(loading: config)
         self.clock = clock
+        self.replica = replica
+        self.shutdownGrace = shutdownGrace
     }
 
     private nonisolated var config: ControllerConfig { workspace.config }
@@ -127,6 +138,12 @@ public actor Reconciler {
         var commit = StatusCommit(statusDir: statusDir, specCommit: head.hex)
         let diagnosticsText = try timed("commit intents", &steps) {
             try commitIntents(plan, input: input, statuses: &statuses, commit: &commit, &report)
+        }
+        if config.shard.count > 1, !plan.operations.isEmpty, !(try timed("push intents", &steps) { try pushIntents(&report) }) {
+            // Another replica cannot see these intents: starting them could run an operation twice.
+            logger.error("The intents are not pushed; no operation starts in this pass (the next pass runs them)")
+            try timed("push", &steps) { try push(&report) }
+            return finish()
         }
         let started = clock.elapsed()
         report.outcomes = await runOperations(
@@ -208,7 +225,8 @@ public actor Reconciler {
     ) throws -> (ReconcilePlan, PlanInput) {
         let ids = changes.dirty.union(try cache.pendingIDs()).union(try cache.dueIDs(at: now)).union(try cache.unsettledIDs())
             .union(try cache.brakedIDs())
-        let sorted = ids.sorted()
+        // The reader keeps only this shard's documents; an id of another one is never planned.
+        let sorted = ids.filter(config.shard.owns).sorted()
         let (desired, held, actual, rebuilding) = try reader.planInput(sorted, repository, head: head)
         report.work.documentsPlanned = sorted.count
         report.diagnostics = try cache.allDiagnostics()
@@ -221,7 +239,18 @@ public actor Reconciler {
     }
 
     private func settings(allowMassDelete: Bool = false) -> PlannerSettings {
-        PlannerSettings(config, allowMassDelete: allowMassDelete, configFingerprint: fingerprint)
+        var settings = PlannerSettings(config, allowMassDelete: allowMassDelete, configFingerprint: fingerprint)
+        settings.shard = config.shard
+        settings.replica = replica
+        settings.reshardFence = reshardFence
+        return settings
+    }
+
+    /// How long after its intent an operation of another shard layout may still run: the
+    /// longest operation timeout plus the shutdown grace. This replica starts an operation
+    /// only while its committed intent is younger than half the grace (``runOperations``).
+    private var reshardFence: Duration {
+        config.indexTypes.values.compactMap(\.timeout).reduce(config.reconcile.operationTimeout, max) + shutdownGrace
     }
 
     // MARK: 5. Commit intents
@@ -243,7 +272,7 @@ public actor Reconciler {
         let lasting = PassReader.lasting(report.diagnostics, rewritten: plan.intents.keys, statusDir: statusDir)
         let text = DiagnosticsFile.text(lasting, brake: plan.brake)
         if try cache.meta("diagnosticsText") != text {
-            commit.extra[statusDir + "/" + DiagnosticsFile.name] = text
+            commit.extra[statusDir + "/" + DiagnosticsFile.name(shard: config.shard)] = text
         }
         try self.commit(&commit, .intents, &report)
         return text
@@ -259,9 +288,26 @@ public actor Reconciler {
         var pending = operations[...]
         var lastCommit = clock.elapsed()
         let settings = settings()
+        // Intents younger than this may start; older ones are written again first, so that an
+        // operation never starts later than half the shutdown grace after its committed
+        // intent, and a new owner after a reshard can wait for it to end.
+        let freshFor = shutdownGrace / 2
+        var renewedAt = clock.elapsed()
+        var renewedUpTo = pending.endIndex
+        var startedSinceRenewal = 0
         await withTaskGroup(of: (PlannedOperation, OperationOutcome).self) { group in
             func startNext() {
-                guard !draining, let operation = pending.popFirst() else { return }
+                guard !draining, let operation = pending.first else { return }
+                if pending.startIndex >= renewedUpTo || clock.elapsed() - renewedAt >= freshFor {
+                    // Twice what started in the last window: most of the batch starts while fresh.
+                    let batch = max(config.reconcile.concurrency * 8, 2 * startedSinceRenewal)
+                    guard renewIntents(pending.prefix(batch), statuses: &statuses, commit: &commit, &report) else { return }
+                    renewedAt = clock.elapsed()
+                    renewedUpTo = pending.startIndex + min(batch, pending.count)
+                    startedSinceRenewal = 0
+                }
+                pending.removeFirst()
+                startedSinceRenewal += 1
                 let key = operation.key
                 logger.info("Reconciling \(key.documentId):\(key.indexType)", metadata: [
                     "document_id": "\(key.documentId)", "index_type": "\(key.indexType)",
@@ -300,6 +346,34 @@ public actor Reconciler {
             }
         }
         return outcomes
+    }
+
+    /// Writes the intents of `operations` again with the time of now and commits them, with
+    /// the results recorded so far. Returns whether they are committed: if not, no operation
+    /// starts (the next pass runs them).
+    private func renewIntents(
+        _ operations: ArraySlice<PlannedOperation>, statuses: inout [String: DocumentStatus], commit: inout StatusCommit,
+        _ report: inout PassReport
+    ) -> Bool {
+        let now = self.now
+        for operation in operations {
+            let id = operation.key.documentId, type = operation.key.indexType
+            guard let before = statuses[id], var entry = before.indexes[type],
+                  entry.actualState == .creating || entry.actualState == .deleting, entry.lastReconciledAt < now
+            else { continue }
+            entry.lastReconciledAt = now
+            var after = before
+            after.indexes[type] = entry
+            commit.record(id: id, from: before, to: after)
+            statuses[id] = after
+        }
+        do {
+            try self.commit(&commit, .results, &report)
+            return config.shard.count > 1 ? try pushIntents(&report) : true
+        } catch {
+            logger.error("Cannot renew the intents of the next operations; the next pass runs them: \(error)")
+            return false
+        }
     }
 
     /// The indexer and request of an operation: a create of a source in the repository reads
@@ -360,7 +434,8 @@ public actor Reconciler {
             written[file.path] = data
             return .write(file.path, data)
         }
-        let message = redactor.redact(commit.message(kind))
+        var message = redactor.redact(commit.message(kind))
+        if config.shard.count > 1 { message += "\(StatusCommit.shardTrailer): \(config.shard) \(replica)\n" }
         var attempts = 0
         while true {
             attempts += 1
@@ -407,6 +482,26 @@ public actor Reconciler {
         if let newHead = result.head, result.replayedCommits > 0 || !result.rewrites.isEmpty {
             sawForeignCommits = true
             try repository.publish(to: newHead)
+        }
+    }
+
+    /// Under several shards, pushes the intents before their operations start, so that every
+    /// replica sees them (DESIGN.md §9: a new shard owner waits for another layout's intents).
+    /// Returns whether the operations may start: only when the push succeeded. (A single
+    /// replica pushes at the end of the pass, as it always did.)
+    private func pushIntents(_ report: inout PassReport) throws -> Bool {
+        guard let remote = workspace.remote, try needsPush() else { return true }
+        do {
+            let result = try repository.push(remote, replaying: workspace.ownCommits)
+            for rewrite in result.rewrites { logger.warning("\(rewrite)") }
+            if let newHead = result.head, result.replayedCommits > 0 || !result.rewrites.isEmpty {
+                sawForeignCommits = true
+                try repository.publish(to: newHead)
+            }
+            return true
+        } catch let error as GitError {
+            logger.warning("Cannot push the intents yet: \(error)")
+            return config.shard.count == 1
         }
     }
 

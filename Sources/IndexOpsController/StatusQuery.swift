@@ -13,6 +13,47 @@ public struct StatusSummary: Sendable {
     public var counts: [String: [ActualState: Int]] = [:]
     /// Every failed index, sorted by document and type.
     public var failed: [FailedIndex] = []
+    /// Progress per shard, when the statuses were written under several shards (or the
+    /// configuration names several): empty otherwise.
+    public var shards: [ShardProgress] = []
+
+    /// The documents and indexes of one shard.
+    public struct ShardProgress: Sendable {
+        /// The shard.
+        public var shard: Shard
+        /// Its documents with a status file.
+        public var documents = 0
+        /// Their indexes per state.
+        public var counts: [ActualState: Int] = [:]
+        /// The replicas that wrote intents of this shard, by name, sorted.
+        public var replicas: [String] = []
+    }
+
+    /// The progress per shard of `statuses` among `count` shards: each document counted in the
+    /// shard its id hashes to (``Shard/index(of:count:)``).
+    public static func shardProgress(_ statuses: some Sequence<DocumentStatus>, count: Int) -> [ShardProgress] {
+        guard count > 1 else { return [] }
+        var progress = (0..<count).map { ShardProgress(shard: try! Shard(index: $0, count: count)) }
+        var replicas = Array(repeating: Set<String>(), count: count)
+        for status in statuses {
+            let i = Shard.index(of: status.documentId, count: count)
+            progress[i].documents += 1
+            for entry in status.indexes.values {
+                progress[i].counts[entry.actualState, default: 0] += 1
+                if let owner = entry.owner, owner.shard.count == count, owner.shard.index == i { replicas[i].insert(owner.replica) }
+            }
+        }
+        for i in 0..<count { progress[i].replicas = replicas[i].sorted() }
+        return progress
+    }
+
+    /// The shard count the statuses were last written under: the most frequent `N` of their
+    /// intents' owners (ties: the larger), or `nil` when none names one.
+    public static func shardCount(of statuses: some Sequence<DocumentStatus>) -> Int? {
+        var seen: [Int: Int] = [:]
+        for status in statuses { for entry in status.indexes.values { if let n = entry.owner?.shard.count { seen[n, default: 0] += 1 } } }
+        return seen.max { ($0.value, $0.key) < ($1.value, $1.key) }?.key
+    }
 
     /// A failed index and its entry.
     public struct FailedIndex: Sendable {
@@ -59,6 +100,13 @@ public struct StatusQuery {
 
     private var statusDir: String { config.repository.statusDir }
 
+    /// The cache when it holds every document's status: a replica of several shards keeps
+    /// only its own shard's, and the views then read the status files.
+    private var wholeCache: PassCache? {
+        guard let cache, ((try? cache.meta("shard")) ?? nil).map({ $0 == Shard.single.description }) ?? true else { return nil }
+        return cache
+    }
+
     /// The status of one document at `head`, read from its one file.
     public func status(of documentId: String, at head: OID) throws -> DocumentStatus? {
         guard Identifier.isValidID(documentId) else { return nil }
@@ -81,8 +129,12 @@ public struct StatusQuery {
 
     /// The summary of the system at `head`.
     public func summary(at head: OID) throws -> StatusSummary {
-        guard let cache, let overlay = try overlay(at: head, cache) else {
-            return StatusSummary(try fullRead(at: head))
+        guard let cache = wholeCache, let overlay = try overlay(at: head, cache) else {
+            let statuses = try fullRead(at: head)
+            var summary = StatusSummary(statuses)
+            let count = config.shard.count > 1 ? config.shard.count : StatusSummary.shardCount(of: statuses) ?? 1
+            summary.shards = StatusSummary.shardProgress(statuses, count: count)
+            return summary
         }
         var summary = StatusSummary()
         let (documents, collections) = try cache.documentSummary()
@@ -117,7 +169,7 @@ public struct StatusQuery {
     /// The cache's rows (through `rows`) and the statuses that changed since its tree; with no
     /// usable cache, every status file and no overlay.
     private func read(at head: OID, _ rows: (PassCache) throws -> [DocumentStatus]) throws -> ([DocumentStatus], [String: DocumentStatus?]) {
-        guard let cache, let overlay = try overlay(at: head, cache) else { return (try fullRead(at: head), [:]) }
+        guard let cache = wholeCache, let overlay = try overlay(at: head, cache) else { return (try fullRead(at: head), [:]) }
         return (try rows(cache), overlay)
     }
 

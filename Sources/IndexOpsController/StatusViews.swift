@@ -33,12 +33,25 @@ public enum StatusViews {
                 "updatedAt": .string(item.entry.updatedAt.text),
             ])
         }
-        return .object([
+        var members: [String: JSONValue] = [
             "documents": .int(Int64(summary.documents)),
             "collections": .array(summary.collections.map(JSONValue.string)),
             "indexes": counts(summary.counts),
             "failed": .array(failed),
-        ])
+        ]
+        if !summary.shards.isEmpty {
+            members["shards"] = .array(summary.shards.map { progress in
+                .object([
+                    "shard": .string(progress.shard.description),
+                    "documents": .int(Int64(progress.documents)),
+                    "byState": .object(Dictionary(uniqueKeysWithValues: ActualState.allCases.map {
+                        ($0.rawValue, JSONValue.int(Int64(progress.counts[$0] ?? 0)))
+                    })),
+                    "replicas": .array(progress.replicas.map(JSONValue.string)),
+                ])
+            })
+        }
+        return .object(members)
     }
 
     /// The whole system of a set of statuses.

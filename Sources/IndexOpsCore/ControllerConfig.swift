@@ -21,6 +21,9 @@ public struct ControllerConfig: Sendable, Hashable {
     public var limits: YAMLLimits
     /// The size limits on the other blobs indexops reads (`limits:` in the file too).
     public var sizeLimits: SizeLimits
+    /// The documents this replica owns (`shard:` in the file, `I/N`; `--shard`,
+    /// `INDEXOPS_SHARD`). Default `0/1`: all of them.
+    public var shard: Shard = .single
 
     /// Creates a configuration.
     public init(
@@ -239,7 +242,7 @@ extension ControllerConfig {
 }
 
 extension ControllerConfig: Decodable {
-    private enum CodingKeys: String, CodingKey { case apiVersion, kind, repository, reconcile, indexTypes, server, limits }
+    private enum CodingKeys: String, CodingKey { case apiVersion, kind, repository, reconcile, indexTypes, server, limits, shard }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -252,6 +255,9 @@ extension ControllerConfig: Decodable {
         if let settings = try c.decodeIfPresent(LimitSettings.self, forKey: .limits) {
             limits = settings.limits
             sizeLimits = settings.sizes
+        }
+        if let text = try c.decodeIfPresent(String.self, forKey: .shard) {
+            do { shard = try Shard(parsing: text) } catch { throw DecodingProblem(error.message, at: .value("shard")) }
         }
     }
 

@@ -10,6 +10,12 @@ public enum Digests {
         hex(SHA256.hash(data: Array(text.utf8)))
     }
 
+    /// The first 8 bytes of the SHA-256 of a string's UTF-8, as a big-endian unsigned integer:
+    /// the document hash of the shards (``Shard``).
+    public static func sha256Prefix64(_ text: String) -> UInt64 {
+        SHA256.hash(data: Array(text.utf8)).prefix(8).reduce(0) { $0 << 8 | UInt64($1) }
+    }
+
     /// Lower-case hex of bytes.
     public static func hex(_ bytes: some Sequence<UInt8>) -> String {
         let digits = Array("0123456789abcdef".utf8)

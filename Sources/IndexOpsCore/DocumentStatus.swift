@@ -39,12 +39,16 @@ public struct IndexStatus: Sendable, Hashable {
     /// fingerprint of the configuration it failed under. It is not retried with backoff, and is
     /// tried again when the source, the index type's settings or the configuration change.
     public var terminalConfig: String?
+    /// The replica that wrote the last intent (`creating`, `deleting`) under a layout of
+    /// several shards: its shard and name. `nil` under the single replica's layout (`0/1`).
+    public var owner: IntentOwner?
 
     /// Creates an entry.
     public init(
         actualState: ActualState, desiredState: DesiredState, createdAt: Timestamp? = nil, updatedAt: Timestamp,
         lastReconciledAt: Timestamp, errorMessage: String? = nil, indexData: JSONValue = .object([:]),
-        observedRevision: String? = nil, retryCount: Int = 0, nextRetryAt: Timestamp? = nil, terminalConfig: String? = nil
+        observedRevision: String? = nil, retryCount: Int = 0, nextRetryAt: Timestamp? = nil, terminalConfig: String? = nil,
+        owner: IntentOwner? = nil
     ) {
         self.actualState = actualState
         self.desiredState = desiredState
@@ -57,7 +61,12 @@ public struct IndexStatus: Sendable, Hashable {
         self.retryCount = retryCount
         self.nextRetryAt = nextRetryAt
         self.terminalConfig = terminalConfig
+        self.owner = owner
     }
+
+    /// The shard layout the entry's last intent was written under (``Shard/single`` when it
+    /// names no owner).
+    public var ownerShard: Shard { owner?.shard ?? .single }
 }
 
 /// The observed state of one document: `status/<ab>/<id>.json` (DESIGN.md §3).
@@ -127,6 +136,7 @@ public struct DocumentStatus: Sendable, Hashable {
                 "updatedAt": time(s.updatedAt),
             ]
             if let config = s.terminalConfig { entry["terminalConfig"] = .string(config) }
+            if let owner = s.owner { entry["owner"] = owner.json }
             entries[type] = .object(entry)
         }
         let members: [String: JSONValue] = [

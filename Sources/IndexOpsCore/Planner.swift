@@ -98,6 +98,14 @@ public struct PlannerSettings: Sendable, Hashable {
     /// The fingerprint of the whole configuration: a terminal failure recorded under another
     /// configuration is tried again.
     public var configFingerprint: String
+    /// The shard of this replica: its intents name it (under a layout of several shards).
+    public var shard: Shard = .single
+    /// This replica's name, written with its shard in its intents.
+    public var replica: String = "replica"
+    /// How long an intent written under another shard layout keeps its index from being
+    /// started again (the longest operation timeout plus the shutdown grace): the replica that
+    /// wrote it may still be running it.
+    public var reshardFence: Duration = .zero
 
     /// Creates settings.
     public init(indexTypes: Set<String>, maxRetries: Int = 5, retryBackoff: Duration = .seconds(30),
@@ -287,6 +295,16 @@ public enum Planner {
             }
             let want = states[type] ?? .absent
             let entry = next.indexes[type]
+            if let entry, entry.actualState == .creating || entry.actualState == .deleting, entry.ownerShard != settings.shard {
+                // Written under another shard layout: its replica may still run it (DESIGN.md §9).
+                let until = entry.lastReconciledAt.adding(settings.reshardFence)
+                if until > now {
+                    plan.dueAt[id] = min(plan.dueAt[id] ?? until, until)
+                    plan.held[key] = "an operation started by \(entry.owner.map { "\($0.replica) (shard \($0.shard))" } ?? "a single replica") "
+                        + "may still run until \(until.text)"
+                    continue
+                }
+            }
             if brake, want == .absent, entry?.actualState == .present {
                 plan.held[key] = ReconcilePlan.brakeHold
                 continue
@@ -324,7 +342,7 @@ public enum Planner {
             case .run(let action, let reason):
                 let revision = action == .create ? desired?.revisions[type] ?? "" : entry?.observedRevision ?? ""
                 plan.operations.append(PlannedOperation(key: key, action: action, revision: revision, reason: reason))
-                next.indexes[type] = intent(action, reason: reason, revision: revision, entry: entry, now: now)
+                next.indexes[type] = intent(action, reason: reason, revision: revision, entry: entry, now: now, settings: settings)
             }
         }
         if next.indexes.isEmpty {
@@ -433,7 +451,8 @@ public enum Planner {
     /// The entry written before the operation runs: its intent. A create's intent records the
     /// revision it builds, so that a later pass tells an interrupted build from a new one.
     private static func intent(
-        _ action: IndexOperationKind, reason: PlannedOperation.Reason, revision: String, entry: IndexStatus?, now: Timestamp
+        _ action: IndexOperationKind, reason: PlannedOperation.Reason, revision: String, entry: IndexStatus?, now: Timestamp,
+        settings: PlannerSettings
     ) -> IndexStatus {
         let state: ActualState = action == .create ? .creating : .deleting
         var next = entry ?? IndexStatus(actualState: state, desiredState: .present, updatedAt: now, lastReconciledAt: now)
@@ -443,6 +462,7 @@ public enum Planner {
         next.lastReconciledAt = now
         next.nextRetryAt = nil
         next.terminalConfig = nil
+        next.owner = settings.shard.count > 1 ? IntentOwner(shard: settings.shard, replica: settings.replica) : nil
         if action == .create { next.observedRevision = revision }
         switch reason {
         case .retry: break

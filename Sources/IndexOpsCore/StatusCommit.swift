@@ -101,6 +101,9 @@ public struct StatusCommit: Sendable {
 
     /// The trailer that names the spec commit a status commit reconciled.
     public static let trailer = "Indexops-Spec-Commit"
+    /// The trailer that names the shard (`I/N`) and the replica of a status commit, under a
+    /// layout of several shards: `Indexops-Shard: 1/4 indexops-1`.
+    public static let shardTrailer = "Indexops-Shard"
 }
 
 /// `status/_diagnostics.json`: every problem of the specs and statuses, and the brake, sorted
@@ -108,6 +111,21 @@ public struct StatusCommit: Sendable {
 public enum DiagnosticsFile {
     /// The file's name, beside the fan-out folders.
     public static let name = "_diagnostics.json"
+
+    /// The file of a shard's replica: ``name`` for the single replica (`0/1`), else
+    /// `_diagnostics.<I>-of-<N>.json`, so that replicas never write one file.
+    public static func name(shard: Shard) -> String {
+        shard.fileTag.map { "_diagnostics.\($0).json" } ?? name
+    }
+
+    /// Whether a name in the status folder is a diagnostics file, of any shard.
+    public static func isDiagnosticsName(_ fileName: String) -> Bool {
+        guard fileName != name else { return true }
+        guard fileName.hasPrefix("_diagnostics."), fileName.hasSuffix(".json") else { return false }
+        let tag = fileName.dropFirst("_diagnostics.".count).dropLast(".json".count)
+        let parts = tag.split(separator: "-", omittingEmptySubsequences: false)
+        return parts.count == 3 && parts[1] == "of" && (try? Shard(parsing: "\(parts[0])/\(parts[2])")) != nil
+    }
 
     /// The file's content.
     public static func text(_ diagnostics: [Diagnostic], brake: MassDeleteBrake?) -> String {

@@ -25,6 +25,7 @@
 /// | `indexData` | an object |
 /// | `terminalConfig` | missing, `null` or 1 to ``maxRevisionLength`` bytes without control characters |
 /// | `source` | missing, `null`, `{"path"}` with a path a spec may hold, or `{"uri", "revision"}` |
+/// | `owner` (of an entry) | missing, `null` or `{"shard": "I/N", "replica": name}`: a shard ``Shard/init(parsing:)`` reads and a name of 1 to ``IntentOwner/maxReplicaLength`` bytes of letters, digits, `.`, `-` and `_` |
 ///
 /// A time is RFC 3339 and no earlier than 1970-01-01T00:00:00Z (years have four digits, so
 /// none is later than 9999).
@@ -46,7 +47,7 @@ public enum StatusFileRules {
     ]
     private static let entryFields: Set<String> = [
         "actualState", "desiredState", "createdAt", "updatedAt", "lastReconciledAt", "errorMessage", "indexData",
-        "observedRevision", "retryCount", "nextRetryAt", "terminalConfig",
+        "observedRevision", "retryCount", "nextRetryAt", "terminalConfig", "owner",
     ]
 
     /// Reads and checks a status file.
@@ -136,7 +137,24 @@ public enum StatusFileRules {
             actualState: actual, desiredState: desired, createdAt: try time(e["createdAt"], prefix + "createdAt"),
             updatedAt: updated, lastReconciledAt: reconciled, errorMessage: message, indexData: data,
             observedRevision: revision, retryCount: Int(count), nextRetryAt: try time(e["nextRetryAt"], prefix + "nextRetryAt"),
-            terminalConfig: terminal)
+            terminalConfig: terminal, owner: try owner(e["owner"], prefix + "owner"))
+    }
+
+    /// `null` (or missing) is `nil`; else `{"shard": "I/N", "replica": name}`.
+    private static func owner(_ value: JSONValue?, _ field: String) throws(StatusFileError) -> IntentOwner? {
+        guard let value, value != .null else { return nil }
+        guard case .object(let members) = value else { throw StatusFileError("must be {\"shard\", \"replica\"} or null", field: field) }
+        try unknown(members, allowed: ["shard", "replica"], prefix: field + ".")
+        guard case .string(let text)? = members["shard"] else { throw StatusFileError("must be a string like 1/4", field: field + ".shard") }
+        let shard: Shard
+        do { shard = try Shard(parsing: text) } catch { throw StatusFileError(error.message, field: field + ".shard") }
+        guard case .string(let replica)? = members["replica"], (1...IntentOwner.maxReplicaLength).contains(replica.utf8.count),
+              replica.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || ".-_".unicodeScalars.contains($0)) })
+        else {
+            throw StatusFileError(
+                "must be 1 to \(IntentOwner.maxReplicaLength) letters, digits, '.', '-' or '_' (a host name)", field: field + ".replica")
+        }
+        return IntentOwner(shard: shard, replica: replica)
     }
 
     private static func unknown(_ object: [String: JSONValue], allowed: Set<String>, prefix: String) throws(StatusFileError) {

@@ -23,9 +23,10 @@ public enum Daemon {
             throw IndexOpsError("server.listen: \"\(config.server.listen)\" is not host:port")
         }
         let webhook = try config.server.webhookSecretFile.map { WebhookSignature(secret: try readSecret($0)) }
-        let reconciler = try Controller.reconciler(repo: settings.repo, config: config, configured: settings.configFile != nil, logger: logger)
+        let reconciler = try Controller.reconciler(
+            repo: settings.repo, config: config, configured: settings.configFile != nil, logger: logger, shutdownGrace: settings.shutdownGrace)
         let state = DaemonState()
-        let metrics = DaemonMetrics()
+        let metrics = DaemonMetrics(shard: config.shard)
         let loop = ReconcileLoop(reconciler: reconciler, config: config, grace: settings.shutdownGrace, state: state, metrics: metrics, logger: logger)
         let router = HTTPRoutes.router(
             reconciler: reconciler, loop: loop, state: state, metrics: metrics, config: config, webhook: webhook, redactor: redactor,
@@ -56,7 +57,7 @@ public enum Daemon {
         onPass: @escaping @Sendable (PassReport) -> Void
     ) async throws {
         let loop = ReconcileLoop(
-            reconciler: reconciler, config: config, grace: .seconds(30), state: DaemonState(), metrics: DaemonMetrics(), logger: logger,
+            reconciler: reconciler, config: config, grace: .seconds(30), state: DaemonState(), metrics: DaemonMetrics(shard: config.shard), logger: logger,
             options: options, onPass: onPass)
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: [.init(service: loop)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

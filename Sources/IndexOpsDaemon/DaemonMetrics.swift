@@ -19,11 +19,18 @@ import Prometheus
 /// | `indexops_git_fetch_duration_seconds`, `indexops_git_push_duration_seconds` | histogram | |
 /// | `indexops_git_failures_total` | counter | |
 /// | `indexops_webhooks_total` | counter | `result`: accepted, unauthorized, too_large |
+///
+/// Every series also carries `shard` (`I/N`, `0/1` for a single replica), so that the replicas
+/// of a StatefulSet are told apart on one dashboard.
 final class DaemonMetrics: Sendable {
     let registry: PrometheusCollectorRegistry
+    /// The `shard` label of every series.
+    let shard: String
 
     /// Makes the registry and bootstraps swift-metrics with it: once per process.
-    init() {
+    init(shard: Shard = .single) {
+        let label = shard.description
+        self.shard = label
         registry = PrometheusCollectorRegistry()
         var factory = PrometheusMetricsFactory(registry: registry)
         let slow: [Duration] = [
@@ -33,45 +40,46 @@ final class DaemonMetrics: Sendable {
         factory.defaultDurationHistogramBuckets = slow
         MetricsSystem.bootstrap(factory)
         // Present from the start, so a scrape before the first pass sees them.
-        Counter(label: "indexops_retries_total").increment(by: 0)
-        Counter(label: "indexops_git_failures_total").increment(by: 0)
-        Gauge(label: "indexops_spec_errors").record(0)
-        for result in ["idle", "ok", "problems", "error"] { Counter(label: "indexops_passes_total", dimensions: [("result", result)]).increment(by: 0) }
+        Counter(label: "indexops_retries_total", dimensions: [("shard", label)]).increment(by: 0)
+        Counter(label: "indexops_git_failures_total", dimensions: [("shard", label)]).increment(by: 0)
+        Gauge(label: "indexops_spec_errors", dimensions: [("shard", label)]).record(0)
+        for result in ["idle", "ok", "problems", "error"] { Counter(label: "indexops_passes_total", dimensions: [("shard", label), ("result", result)]).increment(by: 0) }
     }
 
     /// The metrics as Prometheus text.
     func text() -> String { registry.emitToString() }
 
     func webhook(_ result: String) {
-        Counter(label: "indexops_webhooks_total", dimensions: [("result", result)]).increment()
+        Counter(label: "indexops_webhooks_total", dimensions: [("shard", shard), ("result", result)]).increment()
     }
 
     /// Records a pass that ended.
     func record(_ report: PassReport, duration: Duration, result: String) {
-        Timer(label: "indexops_pass_duration_seconds").recordNanoseconds(Self.nanoseconds(duration))
-        Counter(label: "indexops_passes_total", dimensions: [("result", result)]).increment()
-        if let sync = report.syncDuration { Timer(label: "indexops_git_fetch_duration_seconds").recordNanoseconds(Self.nanoseconds(sync)) }
-        if let push = report.pushDuration { Timer(label: "indexops_git_push_duration_seconds").recordNanoseconds(Self.nanoseconds(push)) }
-        if report.pushError != nil { Counter(label: "indexops_git_failures_total").increment() }
+        Timer(label: "indexops_pass_duration_seconds", dimensions: [("shard", shard)]).recordNanoseconds(Self.nanoseconds(duration))
+        Counter(label: "indexops_passes_total", dimensions: [("shard", shard), ("result", result)]).increment()
+        if let sync = report.syncDuration { Timer(label: "indexops_git_fetch_duration_seconds", dimensions: [("shard", shard)]).recordNanoseconds(Self.nanoseconds(sync)) }
+        if let push = report.pushDuration { Timer(label: "indexops_git_push_duration_seconds", dimensions: [("shard", shard)]).recordNanoseconds(Self.nanoseconds(push)) }
+        if report.pushError != nil { Counter(label: "indexops_git_failures_total", dimensions: [("shard", shard)]).increment() }
         for (operation, outcome) in report.outcomes {
             let ok: Bool
             if case .succeeded = outcome { ok = true } else { ok = false }
             Counter(label: "indexops_operations_total", dimensions: [
+                ("shard", shard),
                 ("type", operation.key.indexType), ("action", operation.action.rawValue), ("result", ok ? "succeeded" : "failed"),
             ]).increment()
-            if operation.reason == .retry || operation.reason == .retryRequested { Counter(label: "indexops_retries_total").increment() }
+            if operation.reason == .retry || operation.reason == .retryRequested { Counter(label: "indexops_retries_total", dimensions: [("shard", shard)]).increment() }
         }
-        Gauge(label: "indexops_spec_errors").record(report.diagnostics.filter { $0.severity == .error }.count)
+        Gauge(label: "indexops_spec_errors", dimensions: [("shard", shard)]).record(report.diagnostics.filter { $0.severity == .error }.count)
         if result != "error" {
-            Gauge(label: "indexops_last_successful_pass_timestamp_seconds").record(Date().timeIntervalSince1970)
+            Gauge(label: "indexops_last_successful_pass_timestamp_seconds", dimensions: [("shard", shard)]).record(Date().timeIntervalSince1970)
         }
     }
 
     /// Records a pass that threw.
     func recordFailure(_ error: any Error, duration: Duration, isGit: Bool) {
-        Timer(label: "indexops_pass_duration_seconds").recordNanoseconds(Self.nanoseconds(duration))
-        Counter(label: "indexops_passes_total", dimensions: [("result", "error")]).increment()
-        if isGit { Counter(label: "indexops_git_failures_total").increment() }
+        Timer(label: "indexops_pass_duration_seconds", dimensions: [("shard", shard)]).recordNanoseconds(Self.nanoseconds(duration))
+        Counter(label: "indexops_passes_total", dimensions: [("shard", shard), ("result", "error")]).increment()
+        if isGit { Counter(label: "indexops_git_failures_total", dimensions: [("shard", shard)]).increment() }
     }
 
     /// The `type` label of the indexes of a type the configuration does not define (a status
@@ -93,7 +101,7 @@ final class DaemonMetrics: Sendable {
         }
         for (type, byState) in counts {
             for state in ActualState.allCases {
-                Gauge(label: "indexops_indexes", dimensions: [("type", type), ("state", state.rawValue)]).record(byState[state] ?? 0)
+                Gauge(label: "indexops_indexes", dimensions: [("shard", shard), ("type", type), ("state", state.rawValue)]).record(byState[state] ?? 0)
             }
         }
     }

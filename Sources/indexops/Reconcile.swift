@@ -28,6 +28,7 @@ struct Reconcile: AsyncParsableCommand {
     )
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var sharding: ShardOptions
 
     @Flag(help: "Run one pass and exit.")
     var once = false
@@ -50,7 +51,8 @@ struct Reconcile: AsyncParsableCommand {
 
     func run() async throws {
         let logger = global.logger(default: .info)
-        let reconciler = try Controller.reconciler(repo: global.repo, configFile: global.config, logger: logger)
+        let config = try sharding.apply(to: ConfigLoader.load(global.config))
+        let reconciler = try Controller.reconciler(repo: global.repo, config: config, configured: global.config != nil, logger: logger)
         var options = PassOptions(dryRun: dryRun, allowMassDelete: allowMassDelete, force: force)
         let progress = ProgressLine.onTerminal(enabled: !dryRun)
         if let progress { options.progress = { progress.update($0) } }
@@ -94,12 +96,15 @@ struct Plan: AsyncParsableCommand {
     )
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var sharding: ShardOptions
 
     @Option(name: [.customShort("o"), .long], help: "Output format: table or json.")
     var output: OutputFormat = .table
 
     func run() async throws {
-        let reconciler = try Controller.reconciler(repo: global.repo, configFile: global.config, logger: global.logger(default: .warning))
+        let config = try sharding.apply(to: ConfigLoader.load(global.config))
+        let reconciler = try Controller.reconciler(
+            repo: global.repo, config: config, configured: global.config != nil, logger: global.logger(default: .warning))
         let report = try await reconciler.pass(PassOptions(dryRun: true))
         try Report.print(report, as: output, dryRun: true)
     }

@@ -33,6 +33,7 @@ struct Run: AsyncParsableCommand {
     )
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var sharding: ShardOptions
 
     @Option(help: ArgumentHelp("host:port to serve HTTP on (server.listen).", valueName: "address"))
     var listen: String?
@@ -61,7 +62,8 @@ struct Run: AsyncParsableCommand {
         flags.logFormat = logFormat
         flags.logLevel = global.logLevel
         flags.shutdownGrace = shutdownGrace
-        let settings = try DaemonSettings.resolve(repo: global.repo, flags: flags, environment: ProcessInfo.processInfo.environment)
+        var settings = try DaemonSettings.resolve(repo: global.repo, flags: flags, environment: ProcessInfo.processInfo.environment)
+        settings.config = try sharding.apply(to: settings.config)
         // The flags and variables may name other secret files than --config did.
         let redactor = Redactor(loading: settings.config)
         Output.use(redactor)

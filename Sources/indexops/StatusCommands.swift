@@ -89,6 +89,16 @@ struct Status: AsyncParsableCommand {
             }
             rows.append(["all"] + states.map { String(view["indexes"]?["byState"]?[$0]?.intValue ?? 0) })
             for line in Table.render(rows) { Output.line(line) }
+            if !summary.shards.isEmpty {
+                Output.line("")
+                var shardRows = [["SHARD", "DOCUMENTS"] + states.map { $0.uppercased() } + ["REPLICAS"]]
+                for progress in summary.shards {
+                    shardRows.append([progress.shard.description, String(progress.documents)]
+                        + ActualState.allCases.map { String(progress.counts[$0] ?? 0) }
+                        + [progress.replicas.isEmpty ? "-" : progress.replicas.joined(separator: ",")])
+                }
+                for line in Table.render(shardRows) { Output.line(line) }
+            }
             if case .array(let failed)? = view["failed"], !failed.isEmpty {
                 Output.line("")
                 Output.line("failed:")

@@ -70,6 +70,8 @@ struct ConfigFingerprintTests {
         "limits.aliasExpansionFloor": { $0.limits.aliasExpansionFloor += 1 },
         "sizeLimits.maxSourceSize": { $0.sizeLimits.maxSourceSize += 1 },
         "reconcile.minDeleteCount": { $0.reconcile.minDeleteCount += 1 },
+        "shard.index": { $0.shard = try! Shard(index: 1, count: 2) },
+        "shard.count": { $0.shard = try! Shard(index: 0, count: 2) },
         "repository.stallTimeout": { $0.repository.stallTimeout += .seconds(1) },
         "sizeLimits.maxStatusFileSize": { $0.sizeLimits.maxStatusFileSize += 1 },
         "sizeLimits.maxWorkTreeFileSize": { $0.sizeLimits.maxWorkTreeFileSize += 1 },

@@ -61,7 +61,7 @@ struct ReferenceFileTests {
             "indexTypes.graph.timeout", "indexTypes.graph.env", "server.listen", "server.webhookSecretFile",
             "limits.maxFileSize", "limits.maxDepth", "limits.maxDocuments", "limits.maxScalarLength",
             "limits.aliasExpansionFloor", "limits.aliasExpansionRatio",
-            "limits.maxStatusFileSize", "limits.maxSourceSize", "limits.maxWorkTreeFileSize",
+            "limits.maxStatusFileSize", "limits.maxSourceSize", "limits.maxWorkTreeFileSize", "shard",
         ] + ["url", "passwordFile", "tls", "caFile", "maxConnections", "schema", "table", "textSearchConfig"].map { "indexTypes.pg-fulltext.\($0)" }
             + ["indexTypes.pg-vector.vectorStorage"]
         #expect(Set(fields).subtracting(Self.keyPaths(bytes)) == [])

@@ -84,7 +84,26 @@ struct StatusFileRulesTests {
         Row(path: ["apiVersion"], value: .string("indexops/v2"), error: "apiVersion: must be \"indexops/v1\""),
         Row(path: ["kind"], value: .string("DocumentIndex"), error: "kind: must be \"DocumentIndexStatus\""),
         Row(path: ["owner"], value: .string("me"), error: "owner: unknown field"),
+        Row(path: entry + ["owner"], value: .string("1/4"), error: "indexes.graph.owner: must be {\"shard\", \"replica\"} or null"),
+        Row(path: entry + ["owner"], value: .object(["shard": .string("4/4"), "replica": .string("indexops-4")]),
+            error: "indexes.graph.owner.shard: shard 4 does not exist: with 4 shards, I is from 0 to 3"),
+        Row(path: entry + ["owner"], value: .object(["shard": .int(1), "replica": .string("indexops-1")]),
+            error: "indexes.graph.owner.shard: must be a string like 1/4"),
+        Row(path: entry + ["owner"], value: .object(["shard": .string("1/4"), "replica": .string("pod 1\nINFO forged")]),
+            error: "indexes.graph.owner.replica: must be 1 to 253 letters, digits, '.', '-' or '_' (a host name)"),
+        Row(path: entry + ["owner"], value: .object(["shard": .string("1/4")]),
+            error: "indexes.graph.owner.replica: must be 1 to 253 letters, digits, '.', '-' or '_' (a host name)"),
+        Row(path: entry + ["owner"], value: .object(["shard": .string("1/4"), "replica": .string("a"), "node": .string("n1")]),
+            error: "indexes.graph.owner.node: unknown field"),
     ]
+
+    @Test func anOwnerReadsBack() throws {
+        let text = Self.with(Self.entry + ["owner"], .object(["shard": .string("1/4"), "replica": .string("indexops-1.indexops")]))
+        let status = try DocumentStatus(fileText: text)
+        #expect(status.indexes["graph"]?.owner == IntentOwner(shard: try Shard(parsing: "1/4"), replica: "indexops-1.indexops"))
+        #expect(status.fileText == text)
+        #expect(try DocumentStatus(fileText: Self.with(Self.entry + ["owner"], .null)).indexes["graph"]?.owner == nil)
+    }
 
     @Test(arguments: rows) func everyFieldIsChecked(_ row: Row) {
         #expect(throws: StatusFileError.self) { try DocumentStatus(fileText: Self.with(row.path, row.value)) }

@@ -72,9 +72,12 @@ final class DaemonProcess {
 
     func get(_ path: String) throws -> Reply { try request("GET", path) }
 
-    /// The value of a metric line (`name{labels}` exactly as written), or nil.
+    /// The value of a metric line (`name{labels}` exactly as written, without the `shard`
+    /// label that every series has), or nil.
     func metric(_ series: String) throws -> Double? {
-        for line in try get("/metrics").body.split(separator: "\n") where line.hasPrefix(series + " ") {
+        for raw in try get("/metrics").body.split(separator: "\n") {
+            let line = raw.replacing(/shard="[^"]*",?/, with: "").replacing("{}", with: "")
+            guard line.hasPrefix(series + " ") else { continue }
             return Double(line.dropFirst(series.count + 1))
         }
         return nil

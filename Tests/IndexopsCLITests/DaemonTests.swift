@@ -107,9 +107,11 @@ struct DaemonTests {
         #expect(try daemon.metric("indexops_indexes{type=\"html\",state=\"failed\"}") == 1)
         #expect(try daemon.metric("indexops_operations_total{type=\"html\",action=\"create\",result=\"failed\"}") == 1)
         #expect(try daemon.metric("indexops_passes_total{result=\"problems\"}") == 1)
-        #expect(metrics.body.contains("indexops_pass_duration_seconds_count 1"))
-        #expect(metrics.body.contains("indexops_git_push_duration_seconds_count 1"))
-        #expect(metrics.body.contains("indexops_last_successful_pass_timestamp_seconds "))
+        // Every series names the replica's shard: 0/1 for a single replica.
+        #expect(metrics.body.contains("indexops_pass_duration_seconds_count{shard=\"0/1\"} 1"))
+        #expect(metrics.body.contains("indexops_git_push_duration_seconds_count{shard=\"0/1\"} 1"))
+        #expect(metrics.body.contains("indexops_last_successful_pass_timestamp_seconds{shard=\"0/1\"} "))
+        #expect(metrics.body.contains("indexops_indexes{shard=\"0/1\",type=\"fulltext\",state=\"present\"} 1"))
 
         // The status API.
         let system = try daemon.get("/api/v1/status")
