@@ -50,7 +50,7 @@ struct Reconcile: AsyncParsableCommand {
 
     func run() async throws {
         let logger = global.logger(default: .info)
-        let reconciler = try Controller.reconciler(repo: global.repo, configFile: global.config, logger: logger)
+        let reconciler = try Controller.reconciler(repo: global.repo, configFile: global.config, statusBranch: global.statusBranch, logger: logger)
         var options = PassOptions(dryRun: dryRun, allowMassDelete: allowMassDelete, force: force)
         let progress = ProgressLine.onTerminal(enabled: !dryRun)
         if let progress { options.progress = { progress.update($0) } }
@@ -99,7 +99,7 @@ struct Plan: AsyncParsableCommand {
     var output: OutputFormat = .table
 
     func run() async throws {
-        let reconciler = try Controller.reconciler(repo: global.repo, configFile: global.config, logger: global.logger(default: .warning))
+        let reconciler = try Controller.reconciler(repo: global.repo, configFile: global.config, statusBranch: global.statusBranch, logger: global.logger(default: .warning))
         let report = try await reconciler.pass(PassOptions(dryRun: true))
         try Report.print(report, as: output, dryRun: true)
     }
