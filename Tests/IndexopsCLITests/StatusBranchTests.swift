@@ -50,6 +50,7 @@ struct StatusBranchTests {
                 reconcile: { commitInterval: 1s, maxDeletePercent: 100, minDeleteCount: 0 }
                 indexTypes:
                   fulltext: { driver: sqlite-fts, database: indexes.sqlite }
+                  vector: { driver: sqlite-vector, database: indexes.sqlite }
 
                 """.utf8).write(to: URL(fileURLWithPath: config))
         }
@@ -91,9 +92,14 @@ struct StatusBranchTests {
             try git(arguments, in: folder).split(separator: "\n").map(String.init)
         }
 
-        /// The status file of `id` on the remote's status branch, or nil.
+        /// The path of `id`'s status file on the remote's `branch`, or nil.
+        func statusPath(_ id: String, branch: String = StatusBranchTests.statusBranch) -> String? {
+            (try? lines(["ls-tree", "-r", "--name-only", branch, "status"]))?.first { $0.hasSuffix("/\(id).json") }
+        }
+
+        /// The status file of `id` on the remote's `branch`, or nil.
         func remoteStatus(_ id: String, branch: String = StatusBranchTests.statusBranch) -> String? {
-            try? git(["show", "\(branch):status/\(id).json"])
+            statusPath(id, branch: branch).flatMap { try? git(["show", "\(branch):\($0)"]) }
         }
 
         func stop() {
@@ -113,7 +119,7 @@ struct StatusBranchTests {
         #expect(try world.lines(["log", "--format=%ae", "main"]) == ["ana@example.com"])
         let files = try world.lines(["ls-tree", "-r", "--name-only", Self.statusBranch])
         #expect(!files.isEmpty && files.allSatisfy { $0.hasPrefix("status/") }, "\(files)")
-        let ids = ["doc123", "onboarding", "oncall"]
+        let ids = ["doc123", "handbook-onboarding", "handbook-oncall"]
         for id in ids {
             #expect(world.remoteStatus(id)?.contains("\"actualState\": \"present\"") == true, "\(id)")
         }
@@ -121,7 +127,8 @@ struct StatusBranchTests {
 
         // The clone: statuses in the work tree, excluded, on no branch of people.
         for id in ids {
-            #expect(FileManager.default.fileExists(atPath: world.controller.appendingPathComponent("status/\(id).json").path), "\(id)")
+            let path = try #require(world.statusPath(id))
+            #expect(try String(contentsOf: world.controller.appendingPathComponent(path), encoding: .utf8) == world.remoteStatus(id).map { $0 + "\n" })
         }
         #expect(try world.git(["status", "--porcelain"], in: world.controller) == "")
         #expect(try String(contentsOf: world.controller.appendingPathComponent(".git/info/exclude"), encoding: .utf8).contains("/status/"))
@@ -169,7 +176,7 @@ struct StatusBranchTests {
         try Harness.git(["fetch", "-q", "origin", Self.statusBranch], in: world.person)
         try Harness.git(["push", "-q", "-f", "origin", "\(first):refs/heads/\(Self.statusBranch)"], in: world.person)
         try world.indexops(["reconcile", "--once"])
-        for id in ["onboarding", "oncall"] {
+        for id in ["handbook-onboarding", "handbook-oncall"] {
             #expect(world.remoteStatus(id)?.contains("\"actualState\": \"present\"") == true, "\(id)")
         }
         #expect((try? world.git(["merge-base", "--is-ancestor", dropped, Self.statusBranch])) == nil, "a dropped commit came back")
@@ -178,7 +185,7 @@ struct StatusBranchTests {
         let deleted = try world.git(["rev-parse", Self.statusBranch])
         try Harness.git(["push", "-q", "origin", ":refs/heads/\(Self.statusBranch)"], in: world.person)
         try world.indexops(["reconcile", "--once"])
-        for id in ["onboarding", "oncall"] {
+        for id in ["handbook-onboarding", "handbook-oncall"] {
             #expect(world.remoteStatus(id)?.contains("\"actualState\": \"present\"") == true, "\(id)")
         }
         #expect((try? world.git(["merge-base", "--is-ancestor", deleted, Self.statusBranch])) == nil, "a deleted commit came back")
@@ -229,9 +236,9 @@ struct StatusBranchTests {
         let world = try World(statusBranch: nil, protected: false)
         defer { world.stop() }
         try world.indexops(["reconcile", "--once"])
-        let ids = ["doc123", "onboarding", "oncall"]
+        let ids = ["doc123", "handbook-onboarding", "handbook-oncall"]
         var onMain: [String: String] = [:]
-        for id in ids { onMain[id] = try world.git(["show", "main:status/\(id).json"]) }
+        for id in ids { onMain[id] = world.remoteStatus(id, branch: "main") }
         #expect(onMain.values.allSatisfy { $0.contains("\"actualState\": \"present\"") })
 
         let over = try world.indexops(["migrate-status", "--to-branch", Self.statusBranch])
@@ -251,20 +258,21 @@ struct StatusBranchTests {
         #expect(status.contains("\"documents\": 3") || status.contains("\"documents\":3"), "\(status)")
 
         // A person removes doc123 meanwhile: its status goes from the status branch only.
+        try Harness.git(["pull", "-q", "--ff-only", "origin", "main"], in: world.person)
         try FileManager.default.removeItem(at: world.person.appendingPathComponent("specs/doc123.yaml"))
         try world.commit("Drop doc123")
         try Harness.git(["push", "-q", "origin", "main"], in: world.person)
         try world.indexops(["reconcile", "--once"])
         #expect(world.remoteStatus("doc123") == nil)
         var onStatusBranch: [String: String] = [:]
-        for id in ["onboarding", "oncall"] { onStatusBranch[id] = world.remoteStatus(id) }
+        for id in ["handbook-onboarding", "handbook-oncall"] { onStatusBranch[id] = world.remoteStatus(id) }
 
         // And back, main writable again: main's status folder becomes the status branch's.
         try FileManager.default.removeItem(at: world.remote.appendingPathComponent("hooks/pre-receive"))
         try world.indexops(["migrate-status", "--to-spec-branch"])
         try world.writeConfig(statusBranch: nil)
         #expect(world.remoteStatus("doc123", branch: "main") == nil)
-        for id in ["onboarding", "oncall"] { #expect(world.remoteStatus(id, branch: "main") == onStatusBranch[id], "\(id)") }
+        for id in ["handbook-onboarding", "handbook-oncall"] { #expect(world.remoteStatus(id, branch: "main") == onStatusBranch[id], "\(id)") }
         let mainAfterMove = try world.git(["rev-parse", "main"])
         try world.indexops(["reconcile", "--once"])
         #expect(try world.git(["rev-parse", "main"]) == mainAfterMove, "nothing was rebuilt")
