@@ -8,6 +8,18 @@ struct UserOption: ParsableArguments {
     @Option(help: ArgumentHelp("Who asks: \"Name <email>\" or an email. Default: git's user.name and user.email.", valueName: "user"))
     var user: String?
 
+    func resolve(_ service: IndexService) async throws -> String {
+        if let user { return user }
+        guard let user = try await service.defaultUser() else {
+            throw IndexOpsError("no --user given and git has no user.name or user.email; pass --user \"Name <email>\"")
+        }
+        return user
+    }
+}
+
+/// `--push-branch`, for the commands that edit a spec: a pull request instead of a push to
+/// the spec branch.
+struct PushBranchOption: ParsableArguments {
     @Option(help: ArgumentHelp(
         "Commit the change to this new branch and push it for a pull request, instead of pushing to the spec branch (a protected one).",
         valueName: "branch"))
@@ -21,14 +33,6 @@ struct UserOption: ParsableArguments {
     /// The line that tells where the change went, when it went to `--push-branch`.
     func proposed() {
         if let pushBranch { Output.line("pushed the change to the branch \(pushBranch); open a pull request to merge it") }
-    }
-
-    func resolve(_ service: IndexService) async throws -> String {
-        if let user { return user }
-        guard let user = try await service.defaultUser() else {
-            throw IndexOpsError("no --user given and git has no user.name or user.email; pass --user \"Name <email>\"")
-        }
-        return user
     }
 }
 
@@ -59,6 +63,7 @@ struct Create: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var user: UserOption
+    @OptionGroup var proposal: PushBranchOption
     @OptionGroup var types: TypesOption
     @Argument(help: "The document id: lower-case letters, digits, '.', '_' and '-'.") var document: String
     @Option(help: "A grouping for the document.") var collection: String?
@@ -67,12 +72,12 @@ struct Create: AsyncParsableCommand {
 
     func run() async throws {
         let service = try Controller.service(repo: global.repo, configFile: global.config, statusBranch: global.statusBranch)
-        try await user.propose(service)
+        try await proposal.propose(service)
         let path = try await service.createDocumentIndexes(
             documentId: document, user: user.resolve(service), indexTypes: types.list, collection: collection,
             source: source, revision: revision)
         Output.line("declared \(document) in \(path); the next reconcile pass creates its indexes")
-        user.proposed()
+        proposal.proposed()
     }
 }
 
@@ -91,15 +96,16 @@ struct Delete: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var user: UserOption
+    @OptionGroup var proposal: PushBranchOption
     @OptionGroup var types: TypesOption
     @Argument(help: "The document id.") var document: String
 
     func run() async throws {
         let service = try Controller.service(repo: global.repo, configFile: global.config, statusBranch: global.statusBranch)
-        try await user.propose(service)
+        try await proposal.propose(service)
         try await service.deleteDocumentIndexes(documentId: document, indexTypes: types.list, user: user.resolve(service))
         Output.line("declared \(types.list?.joined(separator: ", ") ?? "every index") of \(document) absent; the next reconcile pass deletes them")
-        user.proposed()
+        proposal.proposed()
     }
 }
 
@@ -158,13 +164,14 @@ struct Recreate: AsyncParsableCommand {
 struct AnnotationRequest: ParsableArguments {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var user: UserOption
+    @OptionGroup var proposal: PushBranchOption
     @Argument(help: "The document id.") var document: String
 
     func run(_ call: (IndexService, String, String) async throws -> Void) async throws {
         let service = try Controller.service(repo: global.repo, configFile: global.config, statusBranch: global.statusBranch)
-        try await user.propose(service)
+        try await proposal.propose(service)
         try await call(service, document, try await user.resolve(service))
-        user.proposed()
+        proposal.proposed()
     }
 }
 
@@ -182,14 +189,15 @@ struct Cleanup: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var user: UserOption
+    @OptionGroup var proposal: PushBranchOption
     @Argument(help: "The document id.") var document: String
 
     func run() async throws {
         let service = try Controller.service(repo: global.repo, configFile: global.config, statusBranch: global.statusBranch)
-        try await user.propose(service)
+        try await proposal.propose(service)
         try await service.cleanupDocumentIndexes(documentId: document, user: user.resolve(service))
         Output.line("removed \(document)'s spec; the next reconcile pass deletes its indexes and status")
-        user.proposed()
+        proposal.proposed()
     }
 }
 

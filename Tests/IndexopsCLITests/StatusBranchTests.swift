@@ -140,6 +140,9 @@ struct StatusBranchTests {
         #expect(history.contains("absent -> creating") && history.contains("creating -> present"), "\(history)")
         #expect(history.contains("(spec)") && history.contains("specs/doc123.yaml added"), "\(history)")
         let all = try world.indexops(["status", "-o", "json"]).stdout
+        // plan reads the statuses from the status branch too: nothing to do.
+        let plan = try world.indexops(["plan"]).stdout
+        #expect(plan.contains("nothing to do"), "\(plan)")
         let daemon = try DaemonProcess(["--config", world.config], in: world.root)
         defer { daemon.stop() }
         let api = try daemon.get("/api/v1/status")
