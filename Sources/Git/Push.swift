@@ -57,7 +57,10 @@ extension Repository {
     ///
     /// - Throws: `GitError` `.pushRejected` when the last attempt was rejected too;
     ///   `.notReplayable` from `sync`; any network error.
-    public func push(_ remote: RemoteConfiguration, replaying own: OwnCommits, retry: RetryPolicy = RetryPolicy()) throws -> PushResult {
+    /// - Parameter takingDeletion: as for ``sync(_:replaying:takingDeletion:)``.
+    public func push(
+        _ remote: RemoteConfiguration, replaying own: OwnCommits, retry: RetryPolicy = RetryPolicy(), takingDeletion: Bool = false
+    ) throws -> PushResult {
         var attempts = 0
         var replayed = 0
         var rewrites: [UpstreamRewrite] = []
@@ -79,7 +82,7 @@ extension Repository {
                 }
                 let wait = retry.backoff(after: attempts)
                 Thread.sleep(forTimeInterval: Double.random(in: 0.5...1.0) * wait.seconds)
-                let sync = try sync(remote, replaying: own)
+                let sync = try sync(remote, replaying: own, takingDeletion: takingDeletion)
                 switch sync.outcome {
                 case .replayed(let count), .rewritten(replayed: let count): replayed += count
                 default: break

@@ -64,6 +64,9 @@ public struct SyncResult: Sendable, Equatable {
         /// The upstream was rewritten (see ``SyncResult/rewrite``): the local branch is now
         /// the upstream with this many of our own status commits replayed onto it.
         case rewritten(replayed: Int)
+        /// The remote's branch was deleted (after it had been fetched): the local branch was
+        /// deleted too, taken as it is (only with `takingDeletion`).
+        case deleted
     }
 
     /// The local branch before (`nil`: it had no commit).
@@ -100,11 +103,20 @@ extension Repository {
     ///   `.notReplayable` when, the upstream not being rewritten, a local commit not upstream
     ///   is a merge or touches a path outside `own.folder` (people's history is never
     ///   rewritten: the branch is left as it was); `.modified` when the branch moved meanwhile.
-    public func sync(_ remote: RemoteConfiguration, replaying own: OwnCommits) throws -> SyncResult {
+    ///
+    /// - Parameter takingDeletion: the fetch prunes the remote-tracking branch, and a remote
+    ///   branch deleted since it was last fetched deletes the local branch (``SyncResult/Outcome/deleted``):
+    ///   for a branch that only the controller writes and a person may delete (a status
+    ///   branch), so that nothing it dropped is pushed again.
+    public func sync(_ remote: RemoteConfiguration, replaying own: OwnCommits, takingDeletion: Bool = false) throws -> SyncResult {
         let previous = try branchTip(remote.branch)
         let previousUpstream = try trackingTip(remote)
-        try fetch(remote)
+        try fetch(remote, prune: takingDeletion)
         guard let upstream = try trackingTip(remote) else {
+            if takingDeletion, previousUpstream != nil, let previous {
+                try deleteReference("refs/heads/" + remote.branch, expected: previous)
+                return SyncResult(previousHead: previous, head: nil, upstream: nil, outcome: .deleted)
+            }
             return SyncResult(previousHead: previous, head: previous, upstream: nil, outcome: .noUpstream)
         }
         let local = "refs/heads/" + remote.branch
@@ -197,7 +209,8 @@ extension Repository {
     }
 
     /// Fetches `refs/heads/<branch>` into `refs/remotes/<remote>/<branch>`; no tags.
-    public func fetch(_ remote: RemoteConfiguration) throws {
+    /// - Parameter prune: a remote branch that is gone removes its remote-tracking branch.
+    public func fetch(_ remote: RemoteConfiguration, prune: Bool = false) throws {
         let handle = try remoteHandle(remote)
         let session = try RemoteSession(remote, operation: "fetch")
         let refspec = "+refs/heads/\(remote.branch):refs/remotes/\(remote.remoteName)/\(remote.branch)"
@@ -206,6 +219,7 @@ extension Repository {
             try call("git_fetch_options_init") { git_fetch_options_init(&options, UInt32(GIT_FETCH_OPTIONS_VERSION)) }
             options.callbacks = session.callbacks()
             options.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE
+            options.prune = prune ? GIT_FETCH_PRUNE : GIT_FETCH_NO_PRUNE
             options.follow_redirects = GIT_REMOTE_REDIRECT_NONE
             try LibGit2.withStrarray([refspec]) { refspecs in
                 let result = session.guarded { git_remote_fetch(handle.pointer, refspecs, &options, "indexops: fetch") }

@@ -26,4 +26,20 @@ public enum ConfigLoader {
         let config = try ControllerConfig(bytes: bytes, path: path)
         return config.resolvingPaths(relativeTo: url.deletingLastPathComponent().path)
     }
+
+    /// `config` with `repository.statusBranch` from `flag` (`--status-branch`), else from
+    /// `INDEXOPS_STATUS_BRANCH` in `environment`, else as it was.
+    ///
+    /// - Throws: ``IndexOpsError`` naming the flag or variable of a bad branch name.
+    public static func applyingStatusBranch(
+        _ config: ControllerConfig, flag: String?, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> ControllerConfig {
+        let picked = flag.map { ($0, "--status-branch") }
+            ?? environment["INDEXOPS_STATUS_BRANCH"].flatMap { $0.isEmpty ? nil : ($0, "INDEXOPS_STATUS_BRANCH") }
+        guard let (name, origin) = picked else { return config }
+        if let problem = RepositorySettings.branchNameProblem(name) { throw IndexOpsError("\(origin): \(problem)") }
+        var config = config
+        config.repository.statusBranch = name
+        return config
+    }
 }

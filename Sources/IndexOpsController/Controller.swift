@@ -11,8 +11,10 @@ public enum Controller {
     /// - Throws: ``IndexOpsError`` for a missing repository or configuration file,
     ///   `YAMLError` for a broken configuration, `IndexerError` for an indexer that cannot
     ///   start (a database that cannot be opened, say).
-    public static func reconciler(repo: String, configFile: String?, logger: Logger) throws -> Reconciler {
-        try reconciler(repo: repo, config: try ConfigLoader.load(configFile), configured: configFile != nil, logger: logger)
+    /// - Parameter statusBranch: `--status-branch` (see ``ConfigLoader/applyingStatusBranch(_:flag:environment:)``).
+    public static func reconciler(repo: String, configFile: String?, statusBranch: String? = nil, logger: Logger) throws -> Reconciler {
+        let config = try ConfigLoader.applyingStatusBranch(try ConfigLoader.load(configFile), flag: statusBranch)
+        return try reconciler(repo: repo, config: config, configured: configFile != nil, logger: logger)
     }
 
     /// The reconciler for `repo` with an effective configuration (the daemon's, with its flags
@@ -29,8 +31,10 @@ public enum Controller {
     }
 
     /// The service API over the repository of `repo` (or of the configuration).
-    public static func service(repo: String, configFile: String?) throws -> IndexService {
-        try IndexService(repo: repo, config: try ConfigLoader.load(configFile), configured: configFile != nil)
+    /// - Parameter statusBranch: `--status-branch` (see ``ConfigLoader/applyingStatusBranch(_:flag:environment:)``).
+    public static func service(repo: String, configFile: String?, statusBranch: String? = nil) throws -> IndexService {
+        let config = try ConfigLoader.applyingStatusBranch(try ConfigLoader.load(configFile), flag: statusBranch)
+        return try IndexService(repo: repo, config: config, configured: configFile != nil)
     }
 
     /// The importer over the repository of `repo` (or of the configuration), with the

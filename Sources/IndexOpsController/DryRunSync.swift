@@ -33,4 +33,17 @@ struct DryRunSync {
         if try repository.isDescendant(local, of: upstream) { return DryRunSync(specs: local, statuses: local) }
         return DryRunSync(specs: upstream, statuses: local)
     }
+
+    /// The heads a dry run reads: the specs as ``fetch(_:remote:branch:)`` picks them; with a
+    /// status branch, its statuses picked the same way from the status branch (fetched too),
+    /// in a ``Repository/statusView(spec:status:folder:)`` of the two.
+    static func heads(_ repository: Repository, workspace: Workspace, remote: RemoteConfiguration) throws -> Workspace.Heads? {
+        guard workspace.hasStatusBranch, let statusRemote = workspace.statusRemote else {
+            guard let specs = try fetch(repository, remote: remote, branch: workspace.branch).specs else { return nil }
+            return Workspace.Heads(spec: specs, status: specs, read: specs)
+        }
+        guard let specs = try fetch(repository, remote: remote, branch: workspace.branch).specs else { return nil }
+        let statuses = try fetch(repository, remote: statusRemote, branch: workspace.statusBranch).statuses
+        return try workspace.heads(spec: specs, status: statuses, repository)
+    }
 }

@@ -23,6 +23,13 @@ public struct HistoryItem: Sendable, Hashable {
     /// Why the change was made, when its commit says so: `imported from postgresql://…` for
     /// the commit of `indexops import`.
     public var reason: String?
+
+    /// A spec change: the commit's summary line.
+    public var summary: String?
+
+    /// The index type of a change of the document's spec file (with a status branch): `from`
+    /// is the spec file, `to` is `added`, `changed` or `removed`.
+    public static let specChange = "(spec)"
 }
 
 /// The service API of DESIGN.md §7: what people and their tools call. Writing calls edit spec
@@ -51,6 +58,24 @@ public actor IndexService {
     }
 
     private var config: ControllerConfig { workspace.config }
+    /// Where the writing calls push their commit: `nil`, the spec branch; else a new branch
+    /// of this name, for a pull request (see ``proposeChanges(on:)``).
+    private var pushBranch: String?
+
+    /// Makes the writing calls commit their edit to a new branch `branch` (made at the spec
+    /// branch's head) and push it, for a pull request, instead of pushing to the spec branch,
+    /// which stays as it is (a protected one). `nil`: push to the spec branch.
+    ///
+    /// - Throws: ``IndexOpsError`` for a name that cannot be a branch, or the spec branch's.
+    public func proposeChanges(on branch: String?) throws {
+        if let branch {
+            if let problem = RepositorySettings.branchNameProblem(branch) { throw IndexOpsError("--push-branch: \(problem)") }
+            guard branch != workspace.branch, branch != workspace.statusBranch else {
+                throw IndexOpsError("--push-branch: \(branch) is the spec or status branch; name a new branch")
+            }
+        }
+        pushBranch = branch
+    }
 
     // MARK: - Writing
 
@@ -199,13 +224,15 @@ public actor IndexService {
     }
 
     /// The state changes of a document's indexes, newest first, from the history of its
-    /// status file.
+    /// status file. With a status branch, the changes of its spec file on the spec branch
+    /// too (index type ``HistoryItem/specChange``), interleaved by time.
     public func history(documentId: String, limit: Int = 200) throws -> [HistoryItem] {
-        guard let head = try repository.branchTip(workspace.branch) else { return [] }
+        guard let heads = try workspace.heads(repository) else { return [] }
+        let head = heads.read
         let path = DocumentStatus.path(for: documentId, statusDir: config.repository.statusDir)
         let entries = try repository.history(of: path, from: head, limit: limit)
         var items: [HistoryItem] = []
-        let statuses = try entries.map { entry -> DocumentStatus? in
+        let statuses = entries.map { entry -> DocumentStatus? in
             guard let blob = entry.blob else { return nil }
             return try? DocumentStatus(fileText: String(decoding: try repository.readBlob(blob, limit: .statusFile(config.sizeLimits)), as: UTF8.self))
         }
@@ -219,7 +246,25 @@ public actor IndexService {
                     reason: Importer.source(ofMessage: entry.message).map { "imported from \($0)" }))
             }
         }
-        return items
+        guard workspace.hasStatusBranch else { return items }
+        let specFile = try declaration(of: documentId)?.file ?? statuses.lazy.compactMap { $0?.specFile }.first
+        guard let specFile else { return items }
+        let specEntries = try repository.history(of: specFile, from: heads.spec, limit: limit)
+        for (i, entry) in specEntries.enumerated() {
+            let change = entry.blob == nil ? "removed" : (i + 1 < specEntries.count || specEntries.count == limit ? "changed" : "added")
+            items.append(HistoryItem(
+                time: entry.committer.time, commit: entry.commit.hex, author: entry.author.description, indexType: HistoryItem.specChange,
+                from: specFile, to: change, errorMessage: nil, summary: entry.summary))
+        }
+        // Newest first; a status change after the spec change of the same second.
+        items = items.enumerated().sorted { a, b in
+            if a.element.time != b.element.time { return a.element.time > b.element.time }
+            if (a.element.indexType == HistoryItem.specChange) != (b.element.indexType == HistoryItem.specChange) {
+                return b.element.indexType == HistoryItem.specChange
+            }
+            return a.offset < b.offset
+        }.map(\.element)
+        return Array(items.prefix(limit))
     }
 
     // MARK: - Editing
@@ -227,7 +272,7 @@ public actor IndexService {
     /// The branch head after a fetch (when a remote is configured).
     private func syncedHead() throws -> OID? {
         try workspace.syncAndPublish(repository, logger: logger)
-        return try repository.branchTip(workspace.branch)
+        return try workspace.heads(repository)?.read
     }
 
     /// Status reads over the controller's pass cache, when this clone has a usable one.
@@ -287,6 +332,7 @@ public actor IndexService {
                 throw IndexOpsError("the branch \(workspace.branch) has no commit yet; commit something first")
             }
             let changes = try edits(head, try documents(at: head))
+            if let pushBranch { return try propose(changes, on: pushBranch, head: head, message: message, author: signature) }
             try refuseLocalEdits(changes.map(\.path), head: head)
             let commit: OID?
             do {
@@ -316,12 +362,107 @@ public actor IndexService {
         throw IndexOpsError("the remote kept moving; the change was not made; try again")
     }
 
+    /// Commits `changes` on a new branch at `head` and pushes it (never forcing: a branch of
+    /// that name on the remote is not overwritten). The spec branch and the work tree stay as
+    /// they are; a push that fails deletes the local branch again.
+    private func propose(_ changes: [PathEdit], on branch: String, head: OID, message: String, author: Signature) throws {
+        guard try repository.branchTip(branch) == nil else {
+            throw IndexOpsError("a local branch \(branch) exists already; name another with --push-branch")
+        }
+        try repository.createBranch(branch, at: head)
+        let commit: OID
+        do {
+            guard let made = try repository.commit(changes, on: branch, parent: head, message: message, author: author) else {
+                try repository.deleteBranch(branch, expected: head)
+                throw IndexOpsError("the change is already on \(workspace.branch); nothing to propose")
+            }
+            commit = made
+        } catch let error as GitError {
+            try? repository.deleteBranch(branch, expected: head)
+            throw IndexOpsError("cannot commit to \(branch): \(error)")
+        }
+        guard var remote = workspace.remote else { return }
+        remote.branch = branch
+        do {
+            _ = try repository.push(remote, replaying: workspace.ownCommits, retry: RetryPolicy(maxAttempts: 1))
+        } catch let error as GitError {
+            try? repository.deleteBranch(branch, expected: commit)
+            throw IndexOpsError("could not push \(branch), so it was not proposed: \(error)")
+        }
+    }
+
+    // MARK: - Moving the statuses
+
+    /// What ``migrateStatuses(to:)`` did.
+    public struct StatusMigration: Sendable {
+        /// The branch the status files were copied to.
+        public var branch: String
+        /// The branch they were copied from.
+        public var from: String
+        /// The commit made, in hex (`nil`: the branch held them all already).
+        public var commit: String?
+        /// Status files copied.
+        public var files: Int
+    }
+
+    /// Copies the current status files (those the configured status branch holds now) to
+    /// `target` (`nil`: the spec branch) in one commit by the status author, with the spec
+    /// commit's trailer, and pushes it; `target`'s status folder becomes exactly the copy.
+    /// The old files stay where they are, for people to delete (through a pull request).
+    /// Switch the configuration's `repository.statusBranch` after it.
+    ///
+    /// - Throws: ``IndexOpsError`` when `target` already is the status branch, the spec branch
+    ///   has no commit, or the push fails.
+    public func migrateStatuses(to target: String?) throws -> StatusMigration {
+        let target = target ?? workspace.branch
+        if let problem = RepositorySettings.branchNameProblem(target) { throw IndexOpsError(problem) }
+        guard target != workspace.statusBranch else {
+            throw IndexOpsError("the status files are on \(target) already (repository.statusBranch, --status-branch)")
+        }
+        try workspace.syncAndPublish(repository, logger: logger)
+        guard let heads = try workspace.heads(repository) else {
+            throw IndexOpsError("the branch \(workspace.branch) has no commit yet; commit something first")
+        }
+        var targetRemote = workspace.remote
+        targetRemote?.branch = target
+        if let targetRemote, target != workspace.branch {
+            _ = try repository.sync(targetRemote, replaying: workspace.ownCommits)
+        }
+        let statusDir = config.repository.statusDir
+        let source = try repository.files(in: statusDir, at: heads.read).filter { $0.kind == .file }
+        let parent = try repository.branchTip(target)
+        let existing = try parent.map { try repository.files(in: statusDir, at: $0) } ?? []
+        let kept = Set(source.map(\.path))
+        var edits: [PathEdit] = try source.map { .write($0.path, try repository.readBlob($0.id)) }
+        edits += existing.filter { !kept.contains($0.path) && $0.kind != .folder }.map { .remove($0.path) }
+        let message = "indexops: status files copied from \(workspace.statusBranch) to \(target)\n\n"
+            + "\(source.count) status file(s), as of the status commit \(heads.status?.hex ?? "none").\n\n"
+            + "\(StatusCommit.trailer): \(heads.spec.hex)\n"
+        let author = Signature(name: config.repository.authorName, email: config.repository.authorEmail, time: clock())
+        let commit: OID?
+        do {
+            commit = try repository.commit(edits, on: target, parent: parent, message: message, author: author)
+        } catch let error as GitError {
+            throw IndexOpsError("cannot commit the status files to \(target): \(error)")
+        }
+        if let commit, target == workspace.branch { try repository.publish(to: commit) }
+        if let targetRemote {
+            do {
+                _ = try repository.push(targetRemote, replaying: workspace.ownCommits)
+            } catch let error as GitError {
+                throw IndexOpsError("the status files are committed to \(target) here but could not be pushed (run the command again): \(error)")
+            }
+        }
+        return StatusMigration(branch: target, from: workspace.statusBranch, commit: commit?.hex, files: source.count)
+    }
+
     /// The spec that declares a document known only by its status with every failed index
     /// absent and a retry annotation: where it goes (the spec file the status names, or
     /// `<specs>/[<collection>/]<id>.yaml`, whichever is free) and its text.
     private func absentDeclaration(of id: String, user: String, retryAt: String, head: OID) throws -> (path: String, text: String) {
         let statusPath = DocumentStatus.path(for: id, statusDir: config.repository.statusDir)
-        guard let file = try? repository.readFile(statusPath, at: head).contents else {
+        let statusHead = try workspace.hasStatusBranch ? workspace.heads(spec: head, status: repository.branchTip(workspace.statusBranch), repository).read : head
+        guard let file = try? repository.readFile(statusPath, at: statusHead).contents else {
             throw IndexOpsError("unknown document \(id): no spec under \(config.repository.specsDir)/ declares it and it has no status")
         }
         let status: DocumentStatus

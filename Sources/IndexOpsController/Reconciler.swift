@@ -49,6 +49,8 @@ public actor Reconciler {
     /// How long operations may take to end at a shutdown: with the operation timeout, how long
     /// an intent of another shard layout may still be running (DESIGN.md §9).
     private let shutdownGrace: Duration
+    /// The heads this pass read (the status branch's tip among them).
+    private var heads: Workspace.Heads?
 
     /// Opens the workspace and builds the indexers.
     ///
@@ -113,12 +115,16 @@ public actor Reconciler {
             return report
         }
 
-        guard let head = try timed("sync", &steps, { try sync(options, &report) }) else {
+        guard let heads = try timed("sync", &steps, { try sync(options, &report) }) else {
             logger.info("The branch has no commit yet; nothing to reconcile", metadata: ["branch": "\(workspace.branch)"])
             report.idle = true
             return finish()
         }
-        report.specCommit = head
+        self.heads = heads
+        defer { self.heads = nil }
+        // What the pass reads: the spec commit, or the view of it with the status branch's statuses.
+        let head = heads.read
+        report.specCommit = heads.spec
         if try timed("idle check", &steps, { try idleCheck(head, options, &report) }) { return finish() }
 
         let changes = try timed("diff", &steps) { try reader.refresh(repository, head: head) }
@@ -135,7 +141,7 @@ public actor Reconciler {
         }
 
         var statuses = input.actual
-        var commit = StatusCommit(statusDir: statusDir, specCommit: head.hex)
+        var commit = StatusCommit(statusDir: statusDir, specCommit: heads.spec.hex)
         let diagnosticsText = try timed("commit intents", &steps) {
             try commitIntents(plan, input: input, statuses: &statuses, commit: &commit, &report)
         }
@@ -182,20 +188,23 @@ public actor Reconciler {
     /// A dry run fetches only, as `git fetch` does: the local branch, the work tree and the
     /// status files stay as they are, and it plans against what the next pass would read
     /// (``DryRunSync``; where both moved, the upstream's tree, statuses included).
-    private func sync(_ options: PassOptions, _ report: inout PassReport) throws -> OID? {
+    private func sync(_ options: PassOptions, _ report: inout PassReport) throws -> Workspace.Heads? {
         // No other indexops holds this clone (the controller lock), so a git lock that no
         // process has open and that is older than a moment was left by a killed one.
         for lock in try repository.removeStaleLocks(minimumAge: .seconds(2)) {
             logger.warning("Removed a stale lock", metadata: ["path": "\(lock.path)"])
         }
-        guard let remote = workspace.remote else { return try repository.branchTip(workspace.branch) }
+        guard let remote = workspace.remote else {
+            try workspace.syncAndPublish(repository, logger: logger)
+            return try workspace.heads(repository)
+        }
         let started = clock.elapsed()
         defer { report.syncDuration = clock.elapsed() - started }
         if options.dryRun {
-            return try DryRunSync.fetch(repository, remote: remote, branch: workspace.branch).specs
+            return try DryRunSync.heads(repository, workspace: workspace, remote: remote)
         }
         try workspace.syncAndPublish(repository, logger: logger)
-        return try repository.branchTip(workspace.branch)
+        return try workspace.heads(repository)
     }
 
     // MARK: 2. Idle check
@@ -439,14 +448,18 @@ public actor Reconciler {
         var attempts = 0
         while true {
             attempts += 1
-            let parent = try repository.branchTip(workspace.branch)
-            if parent != (report.commits.last ?? report.specCommit) { sawForeignCommits = true }
+            let parent = try repository.branchTip(workspace.statusBranch)
+            if parent != (report.commits.last ?? heads?.status) { sawForeignCommits = true }
             let signature = Signature(name: config.repository.authorName, email: config.repository.authorEmail, time: clock.now())
             do {
-                if let id = try repository.commit(edits, on: workspace.branch, parent: parent, message: message, author: signature) {
+                if let id = try repository.commit(edits, on: workspace.statusBranch, parent: parent, message: message, author: signature) {
                     report.commits.append(id)
                     report.work.statusFilesWritten += files.count
-                    try repository.publish(to: id, known: written)
+                    if workspace.hasStatusBranch {
+                        try workspace.publishStatuses(repository)
+                    } else {
+                        try repository.publish(to: id, known: written)
+                    }
                 }
                 commit = StatusCommit(statusDir: statusDir, specCommit: commit.specCommit)
                 return
@@ -466,11 +479,11 @@ public actor Reconciler {
     /// attempt) loses nothing: the work is committed here, the pass reports the error, and the
     /// next pass, which is not idle while the branch is ahead of the remote, pushes.
     private func push(_ report: inout PassReport) throws {
-        guard let remote = workspace.remote, try needsPush() else { return }
+        guard let remote = workspace.statusRemote, try needsPush() else { return }
         let started = clock.elapsed()
         let result: PushResult
         do {
-            result = try repository.push(remote, replaying: workspace.ownCommits)
+            result = try repository.push(remote, replaying: workspace.ownCommits, takingDeletion: workspace.hasStatusBranch)
         } catch let error as GitError {
             report.pushError = "\(error)"
             logger.error("Cannot push the status commits; the next pass pushes them: \(error)")
@@ -479,7 +492,10 @@ public actor Reconciler {
         report.pushDuration = clock.elapsed() - started
         report.pushed = result.pushed
         for rewrite in result.rewrites { logger.warning("\(rewrite)") }
-        if let newHead = result.head, result.replayedCommits > 0 || !result.rewrites.isEmpty {
+        if workspace.hasStatusBranch, result.replayedCommits > 0 || !result.rewrites.isEmpty || result.head == nil {
+            sawForeignCommits = true
+            try workspace.publishStatuses(repository)
+        } else if let newHead = result.head, result.replayedCommits > 0 || !result.rewrites.isEmpty {
             sawForeignCommits = true
             try repository.publish(to: newHead)
         }
@@ -506,8 +522,8 @@ public actor Reconciler {
     }
 
     private func needsPush() throws -> Bool {
-        guard let remote = workspace.remote else { return false }
-        return try repository.branchTip(workspace.branch) != repository.trackingTip(remote)
+        guard let remote = workspace.statusRemote else { return false }
+        return try repository.branchTip(workspace.statusBranch) != repository.trackingTip(remote)
     }
 
     // MARK: 10. Remember
@@ -537,7 +553,7 @@ public actor Reconciler {
             try cache.setBraked(braked, braked: true)
             try cache.setMeta("diagnosticsText", diagnosticsText)
             try cache.setMeta("brake", plan.brake.flatMap { try? String(decoding: JSONEncoder().encode($0), as: UTF8.self) })
-            if !sawForeignCommits, let newHead = try repository.branchTip(workspace.branch) {
+            if !sawForeignCommits, let newHead = try workspace.heads(repository)?.read {
                 try cache.setMeta("tree", try repository.treeID(ofCommit: newHead).hex)
                 try cache.setMeta("head", newHead.hex)
             }
@@ -559,19 +575,19 @@ public actor Reconciler {
 
     /// The status of one document at the branch head, read from its file.
     public func status(of documentId: String) throws -> DocumentStatus? {
-        guard let head = try repository.branchTip(workspace.branch) else { return nil }
+        guard let head = try workspace.heads(repository)?.read else { return nil }
         return try query.status(of: documentId, at: head)
     }
 
     /// The statuses of a collection's documents at the branch head, sorted by id.
     public func statuses(collection: String) throws -> [DocumentStatus] {
-        guard let head = try repository.branchTip(workspace.branch) else { return [] }
+        guard let head = try workspace.heads(repository)?.read else { return [] }
         return try query.statuses(collection: collection, at: head)
     }
 
     /// The counts and failed indexes of the branch head, from the pass cache.
     public func summary() throws -> StatusSummary {
-        guard let head = try repository.branchTip(workspace.branch) else { return StatusSummary() }
+        guard let head = try workspace.heads(repository)?.read else { return StatusSummary() }
         return try query.summary(at: head)
     }
 

@@ -11,6 +11,9 @@ public struct Workspace: Sendable {
     public var repositoryPath: String
     /// The branch watched and written to.
     public var branch: String
+    /// The branch status commits go to: ``branch`` unless `repository.statusBranch` names
+    /// another (then the controller never writes ``branch``).
+    public var statusBranch: String
     /// The remote, when one is configured.
     public var remote: RemoteConfiguration?
     /// The effective configuration.
@@ -65,7 +68,11 @@ public struct Workspace: Sendable {
         remote?.branch = branch
         let state = repository.gitDirectory.hasSuffix("/") ? repository.gitDirectory + "indexops" : repository.gitDirectory + "/indexops"
         try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
-        return (Workspace(repositoryPath: path, branch: branch, remote: remote, config: config, stateDirectory: state), repository)
+        let workspace = Workspace(
+            repositoryPath: path, branch: branch, statusBranch: config.repository.statusBranch ?? branch, remote: remote, config: config,
+            stateDirectory: state)
+        if workspace.hasStatusBranch, repository.workDirectory != nil { try workspace.excludeStatusFolder(gitDirectory: repository.gitDirectory) }
+        return (workspace, repository)
     }
 
     /// The branch `HEAD` points at, or `nil` when it is detached.
@@ -89,12 +96,101 @@ extension Workspace {
     /// the branch moved: what every command does before it reads or edits. A rewritten
     /// upstream is taken as it is (see `Repository.sync`), with a warning. Nothing without a
     /// remote.
+    ///
+    /// With a status branch (``hasStatusBranch``), the status branch is synced too (a person's
+    /// force push or deletion of it taken as it is), and its status files mirrored into the
+    /// work tree (``publishStatuses(_:full:)``).
     @discardableResult
     func syncAndPublish(_ repository: Repository, logger: Logger) throws -> SyncResult? {
-        guard let remote else { return nil }
+        guard let remote else {
+            if hasStatusBranch { try publishStatuses(repository) }
+            return nil
+        }
         let result = try repository.sync(remote, replaying: ownCommits)
         if let rewrite = result.rewrite { logger.warning("\(rewrite)") }
         if result.moved, let head = result.head { try repository.publish(to: head) }
+        if hasStatusBranch, let statusRemote {
+            let status = try repository.sync(statusRemote, replaying: ownCommits, takingDeletion: true)
+            if let rewrite = status.rewrite { logger.warning("\(rewrite)") }
+            if status.outcome == .deleted {
+                logger.warning("The status branch '\(statusBranch)' was deleted on the remote: took it as it is; documents without a status are reconciled again")
+            }
+            // A spec commit that touched the status folder (old status files, from before the
+            // status branch) rewrote files of the mirror: write it whole again.
+            var full = false
+            if result.moved, let head = result.head {
+                full = try !repository.changes(from: result.previousHead, to: head, in: config.repository.statusDir).isEmpty
+            }
+            try publishStatuses(repository, full: full)
+        }
         return result
+    }
+}
+
+// MARK: - A status branch of its own
+
+extension Workspace {
+    /// Whether statuses are kept on a branch of their own (not ``branch``).
+    public var hasStatusBranch: Bool { statusBranch != branch }
+
+    /// The remote's status branch, when a remote is configured.
+    public var statusRemote: RemoteConfiguration? {
+        guard var remote else { return nil }
+        remote.branch = statusBranch
+        return remote
+    }
+
+    /// What one reads: the spec commit, the status commit, and the commit whose tree holds
+    /// the specs of the one and the statuses of the other (the spec commit itself when they
+    /// share a branch; else ``Repository/statusView(spec:status:folder:)``).
+    public struct Heads: Sendable, Equatable {
+        /// The tip of ``Workspace/branch``.
+        public var spec: OID
+        /// The tip of ``Workspace/statusBranch`` (`nil`: it has no commit yet).
+        public var status: OID?
+        /// The commit whose tree is read for specs, sources and statuses.
+        public var read: OID
+    }
+
+    /// The heads of the local branches; `nil` when the spec branch has no commit.
+    public func heads(_ repository: Repository) throws -> Heads? {
+        guard let spec = try repository.branchTip(branch) else { return nil }
+        return try heads(spec: spec, status: hasStatusBranch ? repository.branchTip(statusBranch) : spec, repository)
+    }
+
+    /// The heads of a spec commit and a status commit.
+    func heads(spec: OID, status: OID?, _ repository: Repository) throws -> Heads {
+        guard hasStatusBranch else { return Heads(spec: spec, status: spec, read: spec) }
+        return Heads(spec: spec, status: status, read: try repository.statusView(spec: spec, status: status, folder: config.repository.statusDir))
+    }
+
+    /// Mirrors the status folder of the status branch into the work tree, outside the index
+    /// (listed in `.git/info/exclude`): what a neighbouring container reads. Only what changed
+    /// since the last mirror is written (`full`: everything).
+    func publishStatuses(_ repository: Repository, full: Bool = false) throws {
+        guard repository.workDirectory != nil else { return }
+        let tip = try repository.branchTip(statusBranch)
+        let file = stateDirectory + "/status-mirror"
+        let previous = full ? nil : (try? String(contentsOfFile: file, encoding: .utf8)).flatMap {
+            OID(hex: $0.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        if previous == nil, tip == nil, !full { return }
+        if let previous, let tip, try repository.treeID(ofCommit: tip) == previous { return }
+        let report = try repository.mirror(folder: config.repository.statusDir, of: tip, previous: previous)
+        try Data((report.tree?.hex ?? "").utf8).write(to: URL(fileURLWithPath: file), options: .atomic)
+    }
+
+    /// Lists the status folder in `.git/info/exclude`, once: its files are in the work tree
+    /// and not on the spec branch, and `git status` should not show them.
+    func excludeStatusFolder(gitDirectory: String) throws {
+        let info = (gitDirectory.hasSuffix("/") ? gitDirectory : gitDirectory + "/") + "info"
+        let path = info + "/exclude"
+        let line = "/" + config.repository.statusDir + "/"
+        let existing = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+        guard !existing.split(separator: "\n").contains(where: { $0.trimmingCharacters(in: .whitespaces) == line }) else { return }
+        try FileManager.default.createDirectory(atPath: info, withIntermediateDirectories: true)
+        let text = existing + (existing.isEmpty || existing.hasSuffix("\n") ? "" : "\n")
+            + "# indexops: the status files of the status branch '\(statusBranch)'\n" + line + "\n"
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
     }
 }

@@ -112,6 +112,10 @@ public struct RepositorySettings: Sendable, Hashable {
     public var url: String?
     /// The branch to watch and commit to. Default `main`.
     public var branch: String = "main"
+    /// The branch status commits go to, when it is not ``branch`` (a protected spec branch):
+    /// its tree holds only ``statusDir``, and the controller never writes ``branch``.
+    /// `nil` (the default): ``branch``.
+    public var statusBranch: String?
     /// The folder of the spec files. Default `specs`.
     public var specsDir: String = "specs"
     /// The folder of the status files. Default `status`.
@@ -303,7 +307,7 @@ extension ControllerConfig: Decodable {
 extension RepositorySettings: Decodable {
     private enum CodingKeys: String, CodingKey {
         case path, url, branch, specsDir, statusDir, sshKeyFile, knownHostsFile, tokenFile, tokenEnv, authorName, authorEmail
-        case stallTimeout
+        case stallTimeout, statusBranch
     }
 
     public init(from decoder: any Decoder) throws {
@@ -312,6 +316,10 @@ extension RepositorySettings: Decodable {
         path = try c.decodeIfPresent(String.self, forKey: .path)
         url = try c.decodeIfPresent(String.self, forKey: .url)
         branch = try c.decodeIfPresent(String.self, forKey: .branch) ?? branch
+        statusBranch = try c.decodeIfPresent(String.self, forKey: .statusBranch)
+        if let problem = statusBranch.flatMap(Self.branchNameProblem) {
+            throw DecodingProblem(problem, at: .value(CodingKeys.statusBranch.stringValue))
+        }
         specsDir = try c.decodeIfPresent(String.self, forKey: .specsDir) ?? specsDir
         statusDir = try c.decodeIfPresent(String.self, forKey: .statusDir) ?? statusDir
         for (key, value) in [(CodingKeys.specsDir, specsDir), (.statusDir, statusDir)] {
@@ -327,6 +335,25 @@ extension RepositorySettings: Decodable {
         authorEmail = try c.decodeIfPresent(String.self, forKey: .authorEmail) ?? authorEmail
         stallTimeout = try c.decodeIfPresent(DurationValue.self, forKey: .stallTimeout)?.value ?? stallTimeout
         guard stallTimeout > .zero else { throw DecodingProblem("stallTimeout must be longer than 0s", at: .value("stallTimeout")) }
+    }
+}
+
+extension RepositorySettings {
+    /// The branch status commits go to: ``statusBranch``, else ``branch``.
+    public var effectiveStatusBranch: String { statusBranch ?? branch }
+
+    /// Whether statuses live on a branch of their own.
+    public var hasStatusBranch: Bool { effectiveStatusBranch != branch }
+
+    /// Why `name` cannot be a branch of the status commits, or `nil`: git's rules for a
+    /// reference name, in short (no empty component, no `..`, no control character, space,
+    /// `~^:?*[\\`, no leading `-`, no `.lock` or `/` at the end).
+    public static func branchNameProblem(_ name: String) -> String? {
+        let bad = name.isEmpty || name.hasPrefix("-") || name.hasPrefix("/") || name.hasSuffix("/") || name.hasSuffix(".lock")
+            || name.hasSuffix(".") || name.contains("..") || name.contains("//") || name.contains("@{")
+            || name.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7f || " ~^:?*[\\".unicodeScalars.contains($0) }
+            || name.split(separator: "/").contains { $0.hasPrefix(".") }
+        return bad ? "\"\(name)\" is not a valid branch name" : nil
     }
 }
 

@@ -28,6 +28,8 @@ public struct DaemonFlags: Sendable {
     public var logLevel: String?
     /// `--shutdown-grace`.
     public var shutdownGrace: String?
+    /// `--status-branch`.
+    public var statusBranch: String?
 
     /// Creates flags, none given.
     public init() {}
@@ -44,6 +46,7 @@ public struct DaemonFlags: Sendable {
 /// | `--webhook-secret-file` | `INDEXOPS_WEBHOOK_SECRET_FILE` | `server.webhookSecretFile` |
 /// | `--log-format` | `INDEXOPS_LOG_FORMAT` | — (default `text`) |
 /// | `--log-level` | `INDEXOPS_LOG_LEVEL` | — (default `info`) |
+/// | `--status-branch` | `INDEXOPS_STATUS_BRANCH` | `repository.statusBranch` |
 /// | `--shutdown-grace` | `INDEXOPS_SHUTDOWN_GRACE` | — (default 30 s) |
 public struct DaemonSettings: Sendable {
     /// The `--repo` folder.
@@ -77,7 +80,7 @@ public struct DaemonSettings: Sendable {
             return value
         }
         let configFile = pick(flags.configFile, "config", "INDEXOPS_CONFIG")?.value
-        var config = try ConfigLoader.load(configFile)
+        var config = try ConfigLoader.applyingStatusBranch(try ConfigLoader.load(configFile), flag: flags.statusBranch, environment: environment)
         if let (listen, origin) = pick(flags.listen, "listen", "INDEXOPS_LISTEN") {
             guard ListenAddress(listen) != nil else { throw IndexOpsError("\(origin): \"\(listen)\" is not host:port, like 0.0.0.0:8080") }
             config.server.listen = listen
@@ -143,7 +146,7 @@ public struct DaemonSettings: Sendable {
             "repo": .string(repo),
             "repository": .object([
                 "path": string(r.path), "url": string(r.url.map(Self.redactingPassword)), "branch": .string(r.branch),
-                "specsDir": .string(r.specsDir), "statusDir": .string(r.statusDir),
+                "specsDir": .string(r.specsDir), "statusDir": .string(r.statusDir), "statusBranch": string(r.statusBranch),
                 "sshKeyFile": string(r.sshKeyFile), "knownHostsFile": string(r.knownHostsFile),
                 "tokenFile": string(r.tokenFile), "tokenEnv": string(r.tokenEnv),
                 "authorName": .string(r.authorName), "authorEmail": .string(r.authorEmail),

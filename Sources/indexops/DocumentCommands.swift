@@ -17,6 +17,25 @@ struct UserOption: ParsableArguments {
     }
 }
 
+/// `--push-branch`, for the commands that edit a spec: a pull request instead of a push to
+/// the spec branch.
+struct PushBranchOption: ParsableArguments {
+    @Option(help: ArgumentHelp(
+        "Commit the change to this new branch and push it for a pull request, instead of pushing to the spec branch (a protected one).",
+        valueName: "branch"))
+    var pushBranch: String?
+
+    /// Makes `service` propose its change on `--push-branch`, when given.
+    func propose(_ service: IndexService) async throws {
+        try await service.proposeChanges(on: pushBranch)
+    }
+
+    /// The line that tells where the change went, when it went to `--push-branch`.
+    func proposed() {
+        if let pushBranch { Output.line("pushed the change to the branch \(pushBranch); open a pull request to merge it") }
+    }
+}
+
 /// Index types given as `--types a,b`.
 struct TypesOption: ParsableArguments {
     @Option(help: ArgumentHelp("Index types, comma-separated. Default: every configured type.", valueName: "types"))
@@ -44,6 +63,7 @@ struct Create: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var user: UserOption
+    @OptionGroup var proposal: PushBranchOption
     @OptionGroup var types: TypesOption
     @Argument(help: "The document id: lower-case letters, digits, '.', '_' and '-'.") var document: String
     @Option(help: "A grouping for the document.") var collection: String?
@@ -51,11 +71,13 @@ struct Create: AsyncParsableCommand {
     @Option(help: "For a URI source: its revision, which changes when the document does.") var revision: String?
 
     func run() async throws {
-        let service = try Controller.service(repo: global.repo, configFile: global.config)
+        let service = try Controller.service(repo: global.repo, configFile: global.config, statusBranch: global.statusBranch)
+        try await proposal.propose(service)
         let path = try await service.createDocumentIndexes(
             documentId: document, user: user.resolve(service), indexTypes: types.list, collection: collection,
             source: source, revision: revision)
         Output.line("declared \(document) in \(path); the next reconcile pass creates its indexes")
+        proposal.proposed()
     }
 }
 
@@ -74,13 +96,16 @@ struct Delete: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var user: UserOption
+    @OptionGroup var proposal: PushBranchOption
     @OptionGroup var types: TypesOption
     @Argument(help: "The document id.") var document: String
 
     func run() async throws {
-        let service = try Controller.service(repo: global.repo, configFile: global.config)
+        let service = try Controller.service(repo: global.repo, configFile: global.config, statusBranch: global.statusBranch)
+        try await proposal.propose(service)
         try await service.deleteDocumentIndexes(documentId: document, indexTypes: types.list, user: user.resolve(service))
         Output.line("declared \(types.list?.joined(separator: ", ") ?? "every index") of \(document) absent; the next reconcile pass deletes them")
+        proposal.proposed()
     }
 }
 
@@ -139,11 +164,14 @@ struct Recreate: AsyncParsableCommand {
 struct AnnotationRequest: ParsableArguments {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var user: UserOption
+    @OptionGroup var proposal: PushBranchOption
     @Argument(help: "The document id.") var document: String
 
     func run(_ call: (IndexService, String, String) async throws -> Void) async throws {
-        let service = try Controller.service(repo: global.repo, configFile: global.config)
+        let service = try Controller.service(repo: global.repo, configFile: global.config, statusBranch: global.statusBranch)
+        try await proposal.propose(service)
         try await call(service, document, try await user.resolve(service))
+        proposal.proposed()
     }
 }
 
@@ -161,11 +189,52 @@ struct Cleanup: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var user: UserOption
+    @OptionGroup var proposal: PushBranchOption
     @Argument(help: "The document id.") var document: String
 
     func run() async throws {
-        let service = try Controller.service(repo: global.repo, configFile: global.config)
+        let service = try Controller.service(repo: global.repo, configFile: global.config, statusBranch: global.statusBranch)
+        try await proposal.propose(service)
         try await service.cleanupDocumentIndexes(documentId: document, user: user.resolve(service))
         Output.line("removed \(document)'s spec; the next reconcile pass deletes its indexes and status")
+        proposal.proposed()
+    }
+}
+
+struct MigrateStatus: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "migrate-status",
+        abstract: "Copy the status files to a status branch of their own, or back to the spec branch.",
+        discussion: """
+            Copies the current status files (from the configured status branch, or the spec \
+            branch when none is configured) to the branch named, in one commit by the status \
+            author that names the spec commit, and pushes it. The old files stay where they are \
+            for people to delete (through a pull request). Then set repository.statusBranch (or \
+            remove it) and restart indexops.
+
+            Examples:
+              indexops migrate-status --config indexops.yaml --to-branch indexops/status
+              indexops migrate-status --config indexops.yaml --status-branch indexops/status --to-spec-branch
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @Option(help: ArgumentHelp("Copy the status files to this branch.", valueName: "branch")) var toBranch: String?
+    @Flag(help: "Copy the status files back to the spec branch.") var toSpecBranch = false
+
+    func validate() throws {
+        guard (toBranch != nil) != toSpecBranch else { throw ValidationError("give one of --to-branch NAME and --to-spec-branch") }
+    }
+
+    func run() async throws {
+        let service = try Controller.service(repo: global.repo, configFile: global.config, statusBranch: global.statusBranch)
+        let done = try await service.migrateStatuses(to: toBranch)
+        if let commit = done.commit {
+            Output.line("copied \(done.files) status file(s) from \(done.from) to \(done.branch) in \(commit.prefix(7))")
+        } else {
+            Output.line("\(done.branch) holds the \(done.files) status file(s) of \(done.from) already")
+        }
+        let setting = toBranch.map { "repository.statusBranch: \($0)" } ?? "no repository.statusBranch"
+        Output.line("now run indexops with \(setting); the old status files on \(done.from) stay for people to delete")
     }
 }

@@ -31,7 +31,7 @@ struct Indexops: AsyncParsableCommand {
         version: "indexops \(Indexops.version) (commit \(BuildInfo.commit))",
         subcommands: [
             Init.self, Validate.self, Create.self, Delete.self, Status.self, Retry.self, Recreate.self, Cleanup.self,
-            History.self, Plan.self, Reconcile.self, Search.self, Run.self, Import.self,
+            History.self, Plan.self, Reconcile.self, Search.self, Run.self, Import.self, MigrateStatus.self,
         ]
     )
 }
@@ -50,6 +50,12 @@ struct GlobalOptions: ParsableArguments {
 
     @Option(help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error or critical.", valueName: "level"))
     var logLevel: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Commit statuses to this branch, not the spec branch (a protected one). Default: INDEXOPS_STATUS_BRANCH, else repository.statusBranch, else the spec branch.",
+            valueName: "branch"))
+    var statusBranch: String?
 
     /// A logger to standard error at `--log-level`, or `level` when it is not given: text
     /// lines, secrets redacted, control characters escaped (``Output/logger(level:)``).
@@ -79,6 +85,7 @@ protocol CommandWithGlobalOptions {
 extension Init: CommandWithGlobalOptions { var globalOptions: GlobalOptions { global } }
 extension Validate: CommandWithGlobalOptions { var globalOptions: GlobalOptions { global } }
 extension Create: CommandWithGlobalOptions { var globalOptions: GlobalOptions { global } }
+extension MigrateStatus: CommandWithGlobalOptions { var globalOptions: GlobalOptions { global } }
 extension Delete: CommandWithGlobalOptions { var globalOptions: GlobalOptions { global } }
 extension Status: CommandWithGlobalOptions { var globalOptions: GlobalOptions { global } }
 extension Retry: CommandWithGlobalOptions { var globalOptions: GlobalOptions { request.global } }

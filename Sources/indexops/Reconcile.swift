@@ -51,7 +51,7 @@ struct Reconcile: AsyncParsableCommand {
 
     func run() async throws {
         let logger = global.logger(default: .info)
-        let config = try sharding.apply(to: ConfigLoader.load(global.config))
+        let config = try sharding.apply(to: ConfigLoader.applyingStatusBranch(ConfigLoader.load(global.config), flag: global.statusBranch))
         let reconciler = try Controller.reconciler(repo: global.repo, config: config, configured: global.config != nil, logger: logger)
         var options = PassOptions(dryRun: dryRun, allowMassDelete: allowMassDelete, force: force)
         let progress = ProgressLine.onTerminal(enabled: !dryRun)
@@ -102,7 +102,7 @@ struct Plan: AsyncParsableCommand {
     var output: OutputFormat = .table
 
     func run() async throws {
-        let config = try sharding.apply(to: ConfigLoader.load(global.config))
+        let config = try sharding.apply(to: ConfigLoader.applyingStatusBranch(ConfigLoader.load(global.config), flag: global.statusBranch))
         let reconciler = try Controller.reconciler(
             repo: global.repo, config: config, configured: global.config != nil, logger: global.logger(default: .warning))
         let report = try await reconciler.pass(PassOptions(dryRun: true))

@@ -18,7 +18,7 @@ struct Run: AsyncParsableCommand {
 
             Each setting comes from its flag, else its INDEXOPS_ variable (INDEXOPS_CONFIG, \
             INDEXOPS_LISTEN, INDEXOPS_INTERVAL, INDEXOPS_WEBHOOK_SECRET_FILE, \
-            INDEXOPS_LOG_FORMAT, INDEXOPS_LOG_LEVEL, INDEXOPS_SHUTDOWN_GRACE), else the \
+            INDEXOPS_LOG_FORMAT, INDEXOPS_LOG_LEVEL, INDEXOPS_SHUTDOWN_GRACE, INDEXOPS_STATUS_BRANCH), else the \
             configuration file, else the default.
 
             Webhook signatures: GitHub's X-Hub-Signature-256, GitLab's X-Gitlab-Token, or \
@@ -62,6 +62,7 @@ struct Run: AsyncParsableCommand {
         flags.logFormat = logFormat
         flags.logLevel = global.logLevel
         flags.shutdownGrace = shutdownGrace
+        flags.statusBranch = global.statusBranch
         var settings = try DaemonSettings.resolve(repo: global.repo, flags: flags, environment: ProcessInfo.processInfo.environment)
         settings.config = try sharding.apply(to: settings.config)
         // The flags and variables may name other secret files than --config did.

@@ -33,7 +33,7 @@ struct Status: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let service = try Controller.service(repo: global.repo, configFile: global.config)
+        let service = try Controller.service(repo: global.repo, configFile: global.config, statusBranch: global.statusBranch)
         guard watch else { return try await show(service) }
         let title = (["indexops status"] + (document.map { [$0] } ?? []) + (collection.map { ["--collection", $0] } ?? [])).joined(separator: " ")
         await Watch.loop(title: title, every: DurationText.parse(interval) ?? .seconds(2)) { try await show(service) }
@@ -133,7 +133,8 @@ struct History: AsyncParsableCommand {
         discussion: """
             Walks the history of the document's status file: when, which commit, who, from which \
             state to which, and a note: the error of a failure, or where an import took the \
-            state from. Newest first.
+            state from. Newest first. With a status branch, the commits of the spec branch that \
+            changed the document's spec file are shown among them (index "(spec)").
 
             Examples:
               indexops history doc123
@@ -147,7 +148,7 @@ struct History: AsyncParsableCommand {
     @Option(name: [.customShort("o"), .long], help: "Output format: table or json.") var output: OutputFormat = .table
 
     func run() async throws {
-        let service = try Controller.service(repo: global.repo, configFile: global.config)
+        let service = try Controller.service(repo: global.repo, configFile: global.config, statusBranch: global.statusBranch)
         let items = try await service.history(documentId: document, limit: limit)
         if items.isEmpty, try await service.declaration(of: document) == nil {
             throw IndexOpsError("unknown document \(document): it has no spec and no status history")
@@ -156,18 +157,21 @@ struct History: AsyncParsableCommand {
         switch output {
         case .json:
             Output.document(JSONValue.array(items.map { item in
-                .object([
+                var fields: [String: JSONValue] = [
                     "time": .string(formatter.string(from: item.time)), "commit": .string(item.commit), "author": .string(item.author),
                     "indexType": .string(item.indexType), "from": .string(item.from), "to": .string(item.to),
                     "errorMessage": item.errorMessage.map(JSONValue.string) ?? .null,
                     "reason": item.reason.map(JSONValue.string) ?? .null,
-                ])
+                ]
+                if let summary = item.summary { fields["summary"] = .string(summary) }
+                return JSONValue.object(fields)
             }).canonicalText)
         case .table:
             var rows = [["WHEN", "COMMIT", "WHO", "INDEX", "CHANGE", "NOTE"]]
             for item in items {
+                let change = item.indexType == HistoryItem.specChange ? "\(item.from) \(item.to)" : "\(item.from) -> \(item.to)"
                 rows.append([formatter.string(from: item.time), String(item.commit.prefix(7)), item.author, item.indexType,
-                             "\(item.from) -> \(item.to)", [item.reason, item.errorMessage].compactMap { $0 }.joined(separator: ": ")])
+                             change, [item.reason, item.errorMessage ?? item.summary].compactMap { $0 }.joined(separator: ": ")])
             }
             for line in Table.render(rows) { Output.line(line) }
         }

@@ -35,6 +35,7 @@ struct ConfigFingerprintTests {
         "repository.path": { $0.repository.path = "/elsewhere" },
         "repository.url": { $0.repository.url = "https://git.example.com/other.git" },
         "repository.branch": { $0.repository.branch = "trunk" },
+        "repository.statusBranch": { $0.repository.statusBranch = "indexops/status" },
         "repository.specsDir": { $0.repository.specsDir = "declared" },
         "repository.statusDir": { $0.repository.statusDir = "observed" },
         "repository.sshKeyFile": { $0.repository.sshKeyFile = "/keys/other" },

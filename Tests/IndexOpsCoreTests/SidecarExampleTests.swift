@@ -66,6 +66,7 @@ struct SidecarExampleTests {
         #expect(config.server.webhookSecretFile == "/etc/indexops/secret/webhook-secret")
         #expect(config.repository.sshKeyFile == "/etc/indexops/secret/ssh-key")
         #expect(config.repository.path?.hasPrefix("/repo/") == true)
+        #expect(config.repository.statusBranch == "indexops/status", "the example runs where main is protected")
     }
 
     /// The scaled-out variant: N replicas of a StatefulSet, each with its own clone on its own
