@@ -3,6 +3,7 @@ import Git
 import IndexOpsCore
 import Indexers
 import Logging
+internal import FaultInjection
 
 /// The level-triggered reconciler (DESIGN.md §5): a pass is an ordered pipeline of small
 /// steps, each documented where it is defined —
@@ -371,6 +372,7 @@ public actor Reconciler {
                 if let id = try repository.commit(edits, on: workspace.branch, parent: parent, message: message, author: signature) {
                     report.commits.append(id)
                     report.work.statusFilesWritten += files.count
+                    try Failpoints.hit(.commitBeforePublish, IndexOpsError.init)
                     try repository.publish(to: id, known: written)
                 }
                 commit = StatusCommit(statusDir: statusDir, specCommit: commit.specCommit)
