@@ -66,6 +66,9 @@ public actor Reconciler {
         for path in ExecIndexer.removeContentFiles(prefix: workspace.contentFilePrefix) {
             logger.notice("Removed a content file left by a stopped run", metadata: ["path": "\(path)"])
         }
+        for path in try repository.removeLeftoverPublishFiles() {
+            logger.notice("Removed a temporary file a stopped publish left in the work tree", metadata: ["path": "\(path)"])
+        }
         self.workspace = workspace
         self.repository = repository
         var indexers: [String: any Indexer] = [:]
