@@ -12,21 +12,23 @@ let canMountTmpfs: Bool = {
 }()
 
 extension FaultTests {
+    /// A program whose index data is 60,000 random bytes in base64: an 80 KB status file
+    /// that does not compress.
+    static let bigIndexer = #"""
+        #!/bin/sh
+        cat > /dev/null
+        echo run >> "$LEDGER/calls.log"
+        printf '{"indexData": {"blob": "%s"}}\n' "$(head -c 60000 /dev/urandom | base64 -w0)"
+
+        """#
+
     /// The clone lives on a small tmpfs that fills up while the statuses of twenty large
     /// indexes are written (ENOSPC, not a file-size limit): the pass stops with the system's
     /// reason, the branch holds at most the intent commit and nothing half-written, nothing
     /// is pushed; once space returns, the next pass converges and leaves no temporary file.
     @Test(.enabled(if: canMountTmpfs, "needs root and tmpfs"))
     func aFileSystemThatFillsUp() throws {
-        // 60,000 random bytes in base64 per index: an 80 KB status file that does not compress.
-        let script = #"""
-            #!/bin/sh
-            cat > /dev/null
-            echo run >> "$LEDGER/calls.log"
-            printf '{"indexData": {"blob": "%s"}}\n' "$(head -c 60000 /dev/urandom | base64 -w0)"
-
-            """#
-        let world = try FaultWorld(["big": script])
+        let world = try FaultWorld(["big": Self.bigIndexer])
         defer { world.cleanup() }
         let small = world.root.appendingPathComponent("small")
         try FileManager.default.createDirectory(at: small, withIntermediateDirectories: true)
