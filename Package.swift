@@ -4,6 +4,7 @@ import PackageDescription
 // Module layout (STYLE.md): every arrow points down this list.
 //   CYAML, CGit2, CSQLite system libraries (libyaml, libgit2, sqlite3) from Debian's -dev packages
 //   CSpawn                C: starts an exec indexer's program under a supervisor that dies with us
+//   FaultInjection        failpoints for crash tests (INDEXOPS_FAILPOINTS): no dependency
 //   YAML                  libyaml events -> Node tree with marks -> Decodable, with limits
 //   Git                   libgit2: repository, trees, commits, fetch, push, history
 //   IndexOpsCore          spec/status model, validation, planner: no I/O, no clock
@@ -50,7 +51,8 @@ let package = Package(
         // Between fork and exit only async-signal-safe code may run: that part is C.
         .target(name: "CSpawn"),
         .target(name: "YAML", dependencies: ["CYAML"]),
-        .target(name: "Git", dependencies: ["CGit2"]),
+        .target(name: "FaultInjection"),
+        .target(name: "Git", dependencies: ["CGit2", "FaultInjection"]),
         .target(name: "IndexOpsCore", dependencies: ["YAML", .product(name: "Crypto", package: "swift-crypto")]),
         .target(
             name: "PostgresAccess",
@@ -64,7 +66,7 @@ let package = Package(
         .target(
             name: "Indexers",
             dependencies: [
-                "IndexOpsCore", "CSQLite", "CSpawn", "PostgresAccess",
+                "IndexOpsCore", "CSQLite", "CSpawn", "PostgresAccess", "FaultInjection",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
@@ -72,7 +74,7 @@ let package = Package(
         .target(
             name: "IndexOpsController",
             dependencies: [
-                "IndexOpsCore", "Indexers", "Git", "YAML",
+                "IndexOpsCore", "Indexers", "Git", "YAML", "FaultInjection",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
@@ -91,7 +93,7 @@ let package = Package(
         .executableTarget(
             name: "indexops",
             dependencies: [
-                "IndexOpsController", "IndexOpsCore", "IndexOpsDaemon", "PostgresAccess",
+                "IndexOpsController", "IndexOpsCore", "IndexOpsDaemon", "PostgresAccess", "FaultInjection",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -135,7 +137,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IndexopsCLITests",
-            dependencies: ["indexops", "IndexOpsController", "PostgresTestSupport"]
+            dependencies: ["indexops", "IndexOpsController", "PostgresTestSupport", "FaultInjection"]
         ),
     ]
 )

@@ -1,5 +1,6 @@
 internal import CGit2
 import Foundation
+internal import FaultInjection
 
 /// One change of a commit: write a file, or remove one.
 public enum PathEdit: Sendable, Hashable {
@@ -71,6 +72,7 @@ extension Repository {
             try writeCommit(produce, parent: parent, message: message, author: author, committer: committer ?? author)
         }
         guard let id = written else { return nil }
+        try Failpoints.hit(.commitObjectsWritten) { GitError(.os, $0, function: "Repository.commit") }
         try moveReference("refs/heads/" + branch, from: parent, to: id, message: "indexops: commit")
         return id
     }

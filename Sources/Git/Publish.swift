@@ -1,5 +1,6 @@
 internal import CGit2
 import Foundation
+internal import FaultInjection
 
 /// What `publish(to:)` changed in the work tree.
 public struct PublishReport: Sendable, Equatable {
@@ -87,6 +88,7 @@ extension Repository {
         }, then: { path in
             try addIndexEntry(index, path: path, entry: entries[path]!, files: files)
             report.written.append(path)
+            try Failpoints.hit(.publishMidway) { GitError(.os, $0, function: "Repository.publish") }
         })
         report.written.sort()
         try call("git_index_write") { git_index_write(index.pointer) }

@@ -1,5 +1,6 @@
 internal import CGit2
 import Foundation
+internal import FaultInjection
 
 /// How often, and how patiently, a rejected push is replayed and retried.
 public struct RetryPolicy: Sendable {
@@ -111,6 +112,7 @@ extension Repository {
         if let rejection = session.rejections.first {
             throw GitError(.pushRejected, "the remote rejected \(rejection.ref): \(rejection.reason)", function: "git_remote_push", errorClass: .net)
         }
+        try Failpoints.hit(.pushSent) { GitError(.eof, $0, function: "git_remote_push", errorClass: .net) }
         let tracking = "refs/remotes/\(remote.remoteName)/\(remote.branch)"
         if try referenceTarget(tracking) != head {
             var raw = head.raw

@@ -13,7 +13,9 @@ public struct RemovedLock: Sendable, Equatable, CustomStringConvertible {
 
 extension Repository {
     /// Removes the `*.lock` files in the git directory (`index.lock`, `HEAD.lock`,
-    /// `refs/heads/main.lock`, `packed-refs.lock`, reflog locks, …) that a killed process left.
+    /// `refs/heads/main.lock`, `packed-refs.lock`, reflog locks, …) that a killed process left,
+    /// and the pack temporaries of `objects/pack` (libgit2's `pack_git2_*`, git's `tmp_pack_*`
+    /// and `tmp_idx_*`) that a kill -9 in the middle of a pack write leaves.
     ///
     /// A lock is stale only when both hold: no live process has it open (every
     /// `/proc/<pid>/fd/*` is compared by device and inode), and it was last modified at
@@ -26,9 +28,9 @@ extension Repository {
     public func removeStaleLocks(minimumAge: Duration = .seconds(60), now: Date = Date()) throws -> [RemovedLock] {
         let gitDirectory = self.gitDirectory
         var candidates: [(path: String, modified: Date, dev: UInt64, ino: UInt64)] = []
-        func consider(_ path: String) {
+        func consider(_ path: String, packTemporary: Bool = false) {
             var info = stat()
-            guard path.hasSuffix(".lock"), lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return }
+            guard path.hasSuffix(".lock") || packTemporary, lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return }
             let modified = Date(timeIntervalSince1970: Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9)
             guard now.timeIntervalSince(modified) >= minimumAge.seconds else { return }
             candidates.append((path, modified, UInt64(info.st_dev), UInt64(info.st_ino)))
@@ -43,6 +45,10 @@ extension Repository {
             while let relative = walker.nextObject() as? String {
                 consider(base + "/" + relative)
             }
+        }
+        let packs = gitDirectory + "objects/pack"
+        for name in (try? manager.contentsOfDirectory(atPath: packs)) ?? [] {
+            consider(packs + "/" + name, packTemporary: ["pack_git2_", "tmp_pack_", "tmp_idx_"].contains { name.hasPrefix($0) })
         }
         if candidates.isEmpty { return [] }
         let open = Self.openFiles()

@@ -1,5 +1,6 @@
 import IndexOpsCore
 import Indexers
+internal import FaultInjection
 
 /// Runs one operation on an indexer, cancelling it past its timeout.
 enum OperationRunner {
@@ -25,6 +26,7 @@ enum OperationRunner {
                 return first
             }
             guard let data else { return .failed("timed out after \(DurationText.format(timeout)) (operationTimeout)") }
+            try Failpoints.hit(.operationDone) { IndexerError($0) }
             return .succeeded(data)
         } catch let error as IndexerError {
             return .failed(OperationFailure(error.message, terminal: error.isTerminal))

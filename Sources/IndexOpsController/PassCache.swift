@@ -1,6 +1,7 @@
 import Foundation
 import IndexOpsCore
 import Indexers
+internal import FaultInjection
 
 /// What the passes read, kept in `<git dir>/indexops/cache.sqlite` (DESIGN.md §9), so that a
 /// pass after one edit reads only what changed: spec file → its blob and the documents it
@@ -112,6 +113,7 @@ final class PassCache {
             try db.execute("BEGIN IMMEDIATE")
             do {
                 let value = try body()
+                try Failpoints.hit(.passCacheWrite) { IndexerError($0) }
                 try db.execute("COMMIT")
                 return value
             } catch {

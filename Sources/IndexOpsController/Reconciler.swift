@@ -3,6 +3,7 @@ import Git
 import IndexOpsCore
 import Indexers
 import Logging
+internal import FaultInjection
 
 /// The level-triggered reconciler (DESIGN.md §5): a pass is an ordered pipeline of small
 /// steps, each documented where it is defined —
@@ -73,6 +74,9 @@ public actor Reconciler {
         // This clone's lock is held: content files with its prefix were left by a killed run.
         for path in ExecIndexer.removeContentFiles(prefix: workspace.contentFilePrefix) {
             logger.notice("Removed a content file left by a stopped run", metadata: ["path": "\(path)"])
+        }
+        for path in try repository.removeLeftoverPublishFiles() {
+            logger.notice("Removed a temporary file a stopped publish left in the work tree", metadata: ["path": "\(path)"])
         }
         self.workspace = workspace
         self.repository = repository
@@ -455,6 +459,7 @@ public actor Reconciler {
                 if let id = try repository.commit(edits, on: workspace.statusBranch, parent: parent, message: message, author: signature) {
                     report.commits.append(id)
                     report.work.statusFilesWritten += files.count
+                    try Failpoints.hit(.commitBeforePublish, IndexOpsError.init)
                     if workspace.hasStatusBranch {
                         try workspace.publishStatuses(repository)
                     } else {

@@ -1,4 +1,5 @@
 import IndexOpsCore
+internal import FaultInjection
 
 /// The `sqlite-fts` driver: a document's text in chunks of about 1,000 characters, in an
 /// SQLite FTS5 full-text index ranked by BM25.
@@ -72,6 +73,7 @@ public struct SQLiteFTSIndexer: SearchableIndexer {
                 for (seq, chunk) in chunks.enumerated() {
                     try insert.run([.text(request.documentId), request.collection.map { .text($0) } ?? .null, .int(Int64(seq)), .text(chunk)])
                 }
+                try Failpoints.hit(.sqliteTransaction) { IndexerError($0) }
             }
         }
         return .object(["chunks": .int(Int64(chunks.count))])

@@ -1,4 +1,5 @@
 import IndexOpsCore
+internal import FaultInjection
 
 /// The `sqlite-vector` driver: one vector per chunk of a document, in SQLite, searched by
 /// cosine similarity.
@@ -88,6 +89,7 @@ public struct SQLiteVectorIndexer: SearchableIndexer {
                         .int(Int64(seq)), .text(row.text), .blob(row.blob),
                     ])
                 }
+                try Failpoints.hit(.sqliteTransaction) { IndexerError($0) }
             }
         }
         var data: [String: JSONValue] = ["chunks": .int(Int64(chunks.count)), "dimensions": .int(Int64(dimensions))]

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FaultInjection
 import Foundation
 import IndexOpsController
 import YAML
@@ -14,6 +15,15 @@ enum IndexopsMain {
     }
 
     static func main() async {
+        do throws(FailpointError) {
+            try Failpoints.validateEnvironment()
+        } catch {
+            Terminal.error("indexops: error: \(error.message)")
+            exit(2)
+        }
+        if !Failpoints.armedNames.isEmpty {
+            Terminal.error("indexops: warning: failpoints armed (\(Failpoints.variable)): \(Failpoints.armedNames.joined(separator: ", "))")
+        }
         do {
             var command = try Indexops.parseAsRoot()
             if let configFile = Self.configFile(of: command) { Output.useSecrets(ofConfiguration: configFile) }

@@ -251,15 +251,7 @@ struct FaultTests {
     /// commit and nothing half-written, and once there is room again the next pass runs the
     /// interrupted operation and pushes.
     @Test func aFullDiskWhileStatusesAreWritten() throws {
-        // 60,000 random bytes in base64: a status file that compresses to far more than the limit.
-        let script = #"""
-            #!/bin/sh
-            cat > /dev/null
-            echo run >> "$LEDGER/calls.log"
-            printf '{"indexData": {"blob": "%s"}}\n' "$(head -c 60000 /dev/urandom | base64 -w0)"
-
-            """#
-        let world = try FaultWorld(["big": script])
+        let world = try FaultWorld(["big": Self.bigIndexer])
         defer { world.cleanup() }
         try world.world.write("docs/doc123.md", "A document.\n")
         try world.world.push("A document, no spec yet")
