@@ -147,10 +147,17 @@ enum Bench {
 
     /// Runs a program, and returns its wall time and peak RSS (and its stdout in `work`).
     ///
-    /// Spawned with `posix_spawnp` and reaped here with `wait4`, which returns the child's
-    /// resource usage: Foundation's `Process` reaps its children on a thread of its own, and a
-    /// `wait4` racing it gets nothing (peak RSS 0).
+    /// Run under GNU time (`/usr/bin/time -f %M`), which reports the program's own peak RSS:
+    /// a child this process spawns directly starts an exec from this process's memory
+    /// (posix_spawn is a vfork), and Linux keeps that high-water mark in the child's
+    /// `ru_maxrss`, so a `wait4` here would report this process's size for a small child.
+    /// Spawned with `posix_spawnp` and reaped with `wait4` (Foundation's `Process` reaps
+    /// its children on a thread of its own).
     static func measure(_ program: String, _ args: [String], allowFailure: Bool = false, capture: Bool = false) throws -> Measured {
+        let rssFile = FileManager.default.temporaryDirectory.appendingPathComponent("indexops-bench-rss-\(getpid())").path
+        defer { unlink(rssFile) }
+        let args = ["-f", "%M", "-o", rssFile, program] + args
+        let program = "/usr/bin/time"
         var pipe: [Int32] = [-1, -1]
         guard Glibc.pipe(&pipe) == 0 else { throw BenchError("pipe: \(String(cString: strerror(errno)))") }
         var actions = posix_spawn_file_actions_t()
@@ -184,7 +191,8 @@ enum Bench {
         if exited != 0, !allowFailure, exited != 1 {
             throw BenchError("\(program) \(args.joined(separator: " ")) exited \(exited)")
         }
-        return Measured(wall: wall, rssMiB: usage.ru_maxrss / 1024, inPass: nil, work: String(decoding: data, as: UTF8.self))
+        let kib = (try? String(contentsOfFile: rssFile, encoding: .utf8))?.split(separator: "\n").last.flatMap { Int($0) } ?? 0
+        return Measured(wall: wall, rssMiB: kib / 1024, inPass: nil, work: String(decoding: data, as: UTF8.self))
     }
 
     /// `git cat-file --batch` over the blob ids of every spec file: the least a cold pass must read.

@@ -81,7 +81,8 @@ struct CLITouchesTests {
             let text = (try? String(contentsOf: watching.out, encoding: .utf8)) ?? ""
             return text.components(separatedBy: "Every 200ms: indexops status").dropFirst().map { $0 }
         }
-        try Harness.waitFor { frames().count >= 1 }
+        // A frame is written in pieces: wait until the first one has its summary line.
+        try Harness.waitFor { frames().first?.contains(" indexes") == true }
         #expect(frames()[0].contains("0 documents, 0 indexes"))
         #expect(try Harness.run(["reconcile", "--once"], in: repo).status == 0)
         // The pass commits its intents (5 creating), then its results (5 present): a later
