@@ -188,7 +188,7 @@ public struct StatusQuery {
             let name = String(change.path.split(separator: "/").last ?? "").dropLast(".json".count)
             let id = String(name)
             guard Identifier.isValidID(id), change.path == DocumentStatus.path(for: id, statusDir: statusDir) else { continue }
-            overlay[id] = .some(try change.new.flatMap { entry in
+            overlay[id] = .some(change.new.flatMap { entry in
                 try? DocumentStatus(fileText: String(decoding: try repository.readBlob(entry.id), as: UTF8.self))
             })
         }
