@@ -141,7 +141,8 @@ final class PassCache {
 
     /// A value of the meta table: `tree` (the tree the rows describe), `head` (a commit of that
     /// tree), `diagnosticsText` (the diagnostics file of that tree), `report` (what the last
-    /// pass found, for an idle pass to say again).
+    /// pass found, for an idle pass to say again), `unpublished` (a status commit of ours may
+    /// not be in the work tree yet).
     func meta(_ key: String) throws -> String? { try Self.meta(db, key) }
 
     /// Sets (or with `nil` removes) a value of the meta table.

@@ -98,6 +98,9 @@ public struct PassReport: Sendable {
         public var sourcesRead = 0
         /// Status files written or removed, over all commits.
         public var statusFilesWritten = 0
+        /// Files written to the work tree (without a status branch): each status file once
+        /// however many commits of the pass changed it, intents being published with results.
+        public var filesPublished = 0
         /// Git blobs read by the pass (spec, status, source and diagnostics files).
         public var blobsRead = 0
         /// Git trees read by the pass (folders listed or walked through).

@@ -18,7 +18,8 @@ internal import FaultInjection
 ///    `commitInterval`;
 /// 7. **commit results**;
 /// 8. **push**, replaying our status commits when someone pushed meanwhile;
-/// 9. **publish** the work tree after each commit (inside the commit steps);
+/// 9. **publish** the work tree after each results commit (inside the commit steps; an
+///    intent is a record for the controller, and its publish would write every file twice);
 /// 10. **remember**: the statuses written and when each document is due, in the cache.
 ///
 /// A pass after a crash heals: `creating` and `deleting` entries with no live operation run
@@ -52,6 +53,8 @@ public actor Reconciler {
     private let shutdownGrace: Duration
     /// The heads this pass read (the status branch's tip among them).
     private var heads: Workspace.Heads?
+    /// Files this pass wrote to the work tree (``PassReport/Work/filesPublished``).
+    private var filesPublished = 0
 
     /// Opens the workspace and builds the indexers.
     ///
@@ -108,6 +111,7 @@ public actor Reconciler {
         guard !passing else { throw IndexOpsError("a pass is already running") }
         passing = true
         sawForeignCommits = false
+        filesPublished = 0
         defer { passing = false }
         var report = PassReport()
         var steps: [(step: String, duration: Duration)] = []
@@ -116,6 +120,7 @@ public actor Reconciler {
             report.steps = steps
             report.work.blobsRead = repository.counters.blobsRead - counted.blobsRead
             report.work.treesRead = repository.counters.treesRead - counted.treesRead
+            report.work.filesPublished = filesPublished
             return report
         }
 
@@ -137,6 +142,8 @@ public actor Reconciler {
         report.work.specFilesParsed = changes.specFilesParsed
         report.work.statusFilesRead = changes.statusFilesRead
 
+        // The intents are stamped with the time of the plan.
+        let planned = clock.elapsed()
         let (plan, input) = try timed("plan", &steps) { try self.plan(changes, head: head, options, &report) }
         report.plan = plan
         guard !options.dryRun else {
@@ -152,15 +159,20 @@ public actor Reconciler {
         if config.shard.count > 1, !plan.operations.isEmpty, !(try timed("push intents", &steps) { try pushIntents(&report) }) {
             // Another replica cannot see these intents: starting them could run an operation twice.
             logger.error("The intents are not pushed; no operation starts in this pass (the next pass runs them)")
+            try publishIfBehind()
             try timed("push", &steps) { try push(&report) }
             return finish()
         }
         let started = clock.elapsed()
         report.outcomes = await runOperations(
-            plan.operations, desired: input.desired, statuses: &statuses, commit: &commit, progress: options.progress, &report)
+            plan.operations, desired: input.desired, statuses: &statuses, commit: &commit, intentsStamped: planned,
+            progress: options.progress, &report)
         lastSource = nil
         steps.append(("run operations", clock.elapsed() - started))
-        try timed("commit results", &steps) { try self.commit(&commit, .results, &report) }
+        try timed("commit results", &steps) {
+            try self.commit(&commit, .results, &report)
+            try publishIfBehind()
+        }
         try timed("push", &steps) { try push(&report) }
         try timed("remember", &steps) {
             try remember(plan: plan, input: input, statuses: statuses, diagnosticsText: diagnosticsText, &report)
@@ -200,6 +212,7 @@ public actor Reconciler {
         }
         guard let remote = workspace.remote else {
             try workspace.syncAndPublish(repository, logger: logger)
+            try publishIfBehind()
             return try workspace.heads(repository)
         }
         let started = clock.elapsed()
@@ -208,6 +221,7 @@ public actor Reconciler {
             return try DryRunSync.heads(repository, workspace: workspace, remote: remote)
         }
         try workspace.syncAndPublish(repository, logger: logger)
+        try publishIfBehind()
         return try workspace.heads(repository)
     }
 
@@ -287,7 +301,7 @@ public actor Reconciler {
         if try cache.meta("diagnosticsText") != text {
             commit.extra[statusDir + "/" + DiagnosticsFile.name(shard: config.shard)] = text
         }
-        try self.commit(&commit, .intents, &report)
+        try self.commit(&commit, .intents, publish: false, &report)
         return text
     }
 
@@ -295,7 +309,8 @@ public actor Reconciler {
 
     private func runOperations(
         _ operations: [PlannedOperation], desired: [String: DesiredDocument], statuses: inout [String: DocumentStatus],
-        commit: inout StatusCommit, progress: (@Sendable (PassProgress) -> Void)?, _ report: inout PassReport
+        commit: inout StatusCommit, intentsStamped: Duration, progress: (@Sendable (PassProgress) -> Void)?,
+        _ report: inout PassReport
     ) async -> [(operation: PlannedOperation, outcome: OperationOutcome)] {
         var outcomes: [(operation: PlannedOperation, outcome: OperationOutcome)] = []
         var pending = operations[...]
@@ -305,7 +320,7 @@ public actor Reconciler {
         // operation never starts later than half the shutdown grace after its committed
         // intent, and a new owner after a reshard can wait for it to end.
         let freshFor = shutdownGrace / 2
-        var renewedAt = clock.elapsed()
+        var renewedAt = intentsStamped
         var renewedUpTo = pending.endIndex
         var startedSinceRenewal = 0
         await withTaskGroup(of: (PlannedOperation, OperationOutcome).self) { group in
@@ -381,7 +396,7 @@ public actor Reconciler {
             statuses[id] = after
         }
         do {
-            try self.commit(&commit, .results, &report)
+            try self.commit(&commit, .results, publish: false, &report)
             return config.shard.count > 1 ? try pushIntents(&report) : true
         } catch {
             logger.error("Cannot renew the intents of the next operations; the next pass runs them: \(error)")
@@ -437,7 +452,9 @@ public actor Reconciler {
     /// Commits what `commit` holds on top of the branch head, again on a newer head when a
     /// person committed meanwhile (our files are ours alone, so writing them again is safe),
     /// then publishes the work tree.
-    private func commit(_ commit: inout StatusCommit, _ kind: StatusCommit.Kind, _ report: inout PassReport) throws {
+    /// Commits `commit`'s files on the status branch, and publishes them to the work tree when
+    /// `publish` is true (else ``publishIfBehind()`` does it later, with the files of the commits after).
+    private func commit(_ commit: inout StatusCommit, _ kind: StatusCommit.Kind, publish: Bool = true, _ report: inout PassReport) throws {
         guard !commit.isEmpty else { return }
         let files = commit.files
         var written: [String: Data] = [:]
@@ -456,14 +473,17 @@ public actor Reconciler {
             if parent != (report.commits.last ?? heads?.status) { sawForeignCommits = true }
             let signature = Signature(name: config.repository.authorName, email: config.repository.authorEmail, time: clock.now())
             do {
+                if !workspace.hasStatusBranch { try cache.setMeta("unpublished", "yes") }
                 if let id = try repository.commit(edits, on: workspace.statusBranch, parent: parent, message: message, author: signature) {
                     report.commits.append(id)
                     report.work.statusFilesWritten += files.count
                     try Failpoints.hit(.commitBeforePublish, IndexOpsError.init)
-                    if workspace.hasStatusBranch {
-                        try workspace.publishStatuses(repository)
-                    } else {
-                        try repository.publish(to: id, known: written)
+                    if publish {
+                        if workspace.hasStatusBranch {
+                            try workspace.publishStatuses(repository)
+                        } else {
+                            try self.publish(id, known: written)
+                        }
                     }
                 }
                 commit = StatusCommit(statusDir: statusDir, specCommit: commit.specCommit)
@@ -502,8 +522,30 @@ public actor Reconciler {
             try workspace.publishStatuses(repository)
         } else if let newHead = result.head, result.replayedCommits > 0 || !result.rewrites.isEmpty {
             sawForeignCommits = true
-            try repository.publish(to: newHead)
+            try publish(newHead)
         }
+    }
+
+    /// Writes the status files of `commit` (the branch's tip) to the work tree, and notes that
+    /// none of ours waits to be written.
+    private func publish(_ commit: OID, known: [String: Data] = [:]) throws {
+        filesPublished += try repository.publish(to: commit, known: known).written.count
+        try cache.setMeta("unpublished", nil)
+    }
+
+    /// Brings the work tree to the branch's tip when a commit of ours is not written out yet:
+    /// after commits made without a publish (intents, renewed intents) or a run killed between
+    /// a commit and its publish. One row of the cache when there is none (`unpublished`, set
+    /// before each commit); with a status branch, the mirror's own record
+    /// (``Workspace/publishStatuses``).
+    private func publishIfBehind() throws {
+        if workspace.hasStatusBranch {
+            try workspace.publishStatuses(repository)
+            return
+        }
+        guard repository.workDirectory != nil, try cache.meta("unpublished") != nil else { return }
+        if let tip = try repository.branchTip(workspace.branch) { try publish(tip) }
+        try cache.setMeta("unpublished", nil)
     }
 
     /// Under several shards, pushes the intents before their operations start, so that every
@@ -517,7 +559,7 @@ public actor Reconciler {
             for rewrite in result.rewrites { logger.warning("\(rewrite)") }
             if let newHead = result.head, result.replayedCommits > 0 || !result.rewrites.isEmpty {
                 sawForeignCommits = true
-                try repository.publish(to: newHead)
+                try publish(newHead)
             }
             return true
         } catch let error as GitError {

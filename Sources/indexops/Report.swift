@@ -87,7 +87,8 @@ enum Report {
                 "fullRead": .bool(report.work.fullRead), "changedPaths": .int(Int64(report.work.changedPaths)),
                 "specFilesParsed": .int(Int64(report.work.specFilesParsed)), "statusFilesRead": .int(Int64(report.work.statusFilesRead)),
                 "documentsPlanned": .int(Int64(report.work.documentsPlanned)), "sourcesRead": .int(Int64(report.work.sourcesRead)),
-                "statusFilesWritten": .int(Int64(report.work.statusFilesWritten)), "blobsRead": .int(Int64(report.work.blobsRead)),
+                "statusFilesWritten": .int(Int64(report.work.statusFilesWritten)),
+                "filesPublished": .int(Int64(report.work.filesPublished)), "blobsRead": .int(Int64(report.work.blobsRead)),
                 "treesRead": .int(Int64(report.work.treesRead)),
             ]),
         ])

@@ -35,6 +35,11 @@ struct IncrementalPassTests {
         #expect(cold.work.fullRead)
         #expect(cold.outcomes.count == 20_000)
         #expect(cold.work.specFilesParsed == 10_000)
+        // Intents are committed first, then results, in several commits; the work tree gets
+        // each status file once, and holds exactly what the branch holds.
+        #expect(cold.work.statusFilesWritten > 10_000)
+        #expect(cold.work.filesPublished == 10_001, "each status file and the diagnostics file: \(cold.work)")
+        #expect(try repo.git("status", "--porcelain", "--untracked-files=all") == "")
 
         let idle = try await reconciler.pass()
         #expect(idle.idle)
@@ -52,6 +57,7 @@ struct IncrementalPassTests {
         #expect(source.work.blobsRead == 1, "the source, and nothing read back from what the pass wrote")
         #expect(source.outcomes.map { "\($0.operation.key)" }.sorted() == ["doc42/fulltext", "doc42/vector"])
         #expect(source.work.statusFilesWritten == 2, "one status file, written as its intent and then as its result")
+        #expect(source.work.filesPublished == 1, "and published once, with its result")
         #expect(source.work.treesRead < 30, "the trees on the changed path, not the 200 folders: \(source.work)")
 
         try repo.write("specs/7/doc7.yaml", PeopleRepository.spec("doc7", source: "docs/7/doc7.md", indexes: "{ vector: present }"))
