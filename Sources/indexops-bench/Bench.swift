@@ -51,7 +51,7 @@ enum Bench {
 
         var rows: [Row] = []
         let cold = try indexops(binary, ["reconcile", "--once", "--config", config, "-o", "json"])
-        rows.append(Row(name: "cold pass", run: cold, floor: .catFile))
+        rows.append(Row(name: "cold pass", run: cold, floor: .statusFiles))
 
         rows.append(Row(name: "idle pass", run: try median { _ in
             try indexops(binary, ["reconcile", "--once", "--config", config, "-o", "json"])
@@ -76,17 +76,19 @@ enum Bench {
         floors[.start] = try median { _ in try indexops(binary, ["--version"]) }
         floors[.fetch] = try median { _ in try measure("git", ["-C", controller, "fetch", "-q", "origin"]) }
         floors[.catFile] = try catFileFloor(controller)
+        floors[.statusFiles] = try statusFilesFloor(root.appendingPathComponent("floor").path)
 
         print("")
         print("\(documents) documents × \(types) index types (noop), \(ProcessInfo.processInfo.activeProcessorCount) cores; median of \(repeats) runs except the cold pass")
         print(pad(["work", "in pass", "process", "peak RSS", "floor", "floor time", "ratio"], [18, 10, 10, 10, 36, 11, 7]))
         for row in rows {
             let floor = floors[row.floor]!
-            let figure = row.floor == .catFile ? row.run.inPass : row.run.wall
+            let figure = row.floor == .catFile || row.floor == .statusFiles ? row.run.inPass : row.run.wall
             print(pad([row.name, row.run.inPass.map(format) ?? "-", format(row.run.wall), "\(row.run.rssMiB) MiB",
                        row.floor.rawValue, format(floor.wall), String(format: "%.1f×", (figure ?? row.run.wall) / floor.wall)],
                       [18, 10, 10, 10, 36, 11, 7]))
         }
+        print("floors: " + [Floor.catFile, .statusFiles].map { "\($0.rawValue) \(format(floors[$0]!.wall))" }.joined(separator: "; "))
         print("")
         print("steps of each pass (seconds):")
         for row in rows where !row.run.steps.isEmpty {
@@ -101,6 +103,7 @@ enum Bench {
         case start = "process start (indexops --version)"
         case fetch = "no-op fetch (git fetch)"
         case catFile = "every spec blob (git cat-file --batch)"
+        case statusFiles = "every status file written (temp+rename)"
     }
 
     struct Measured {
@@ -193,6 +196,26 @@ enum Bench {
         }
         let kib = (try? String(contentsOfFile: rssFile, encoding: .utf8))?.split(separator: "\n").last.flatMap { Int($0) } ?? 0
         return Measured(wall: wall, rssMiB: kib / 1024, inPass: nil, work: String(decoding: data, as: UTF8.self))
+    }
+
+    /// Writing one small file per document into 100 fresh folders, each through a temporary
+    /// file and a rename, as a publish does (with one `sync` at the end, where a publish has a `syncfs`): the
+    /// least a cold pass must write to the work tree. File creation costs what the file
+    /// system makes it cost, and on some far more than reading.
+    static func statusFilesFloor(_ folder: String) throws -> Measured {
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        for i in 0..<100 { try FileManager.default.createDirectory(atPath: "\(folder)/\(i)", withIntermediateDirectories: true) }
+        let started = Date()
+        for i in 0..<documents {
+            let path = "\(folder)/\(i % 100)/doc\(i).json", temporary = path + ".tmp"
+            let text = Array("{\"apiVersion\": \"indexops/v1\", \"documentId\": \"doc\(i)\", \"indexes\": {}}\n".utf8)
+            let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+            guard fd >= 0, write(fd, text, text.count) == text.count, close(fd) == 0, rename(temporary, path) == 0 else {
+                throw BenchError("cannot write \(path): \(String(cString: strerror(errno)))")
+            }
+        }
+        sync()
+        return Measured(wall: Date().timeIntervalSince(started), rssMiB: 0, inPass: nil)
     }
 
     /// `git cat-file --batch` over the blob ids of every spec file: the least a cold pass must read.
