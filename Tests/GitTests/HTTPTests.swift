@@ -7,7 +7,7 @@ import Testing
         try withScratch { scratch in
             let fixture = try Fixture(scratch)
             let token = "tok-\(UInt64.random(in: 1...UInt64.max))"
-            let server = try HTTPServer(root: scratch.path, token: token, scratch: scratch)
+            let server = try HTTPServer(root: scratch.path, token: token)
             defer { server.stop() }
             try write(scratch("token"), token + "\n")
             let remote = RemoteConfiguration(url: server.url("remote.git"), authentication: .token(.file(scratch("token"))))
@@ -23,7 +23,7 @@ import Testing
             // A variable of the environment as it is (setenv would race with other tests):
             // a second server whose token is the value of HOME.
             let home = try #require(ProcessInfo.processInfo.environment["HOME"])
-            let homeServer = try HTTPServer(root: scratch.path, token: home, scratch: scratch)
+            let homeServer = try HTTPServer(root: scratch.path, token: home)
             defer { homeServer.stop() }
             let fromEnvironment = RemoteConfiguration(url: homeServer.url("remote.git"), authentication: .token(.environment("HOME")))
             #expect(try repository.sync(fromEnvironment, replaying: ownCommits).outcome == .fastForwarded)
@@ -33,7 +33,7 @@ import Testing
     @Test func aWrongTokenFailsAuthenticationAndPlainHttpElsewhereIsRefused() throws {
         try withScratch { scratch in
             let fixture = try Fixture(scratch)
-            let server = try HTTPServer(root: scratch.path, token: "right", scratch: scratch)
+            let server = try HTTPServer(root: scratch.path, token: "right")
             defer { server.stop() }
             try write(scratch("token"), "wrong\n")
             let remote = RemoteConfiguration(url: server.url("remote.git"), authentication: .token(.file(scratch("token"))))

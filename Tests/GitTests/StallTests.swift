@@ -11,7 +11,7 @@ import Testing
             let repository = try Repository.clone(fixture.configuration, to: fixture.controllerPath)
             let before = try repository.branchTip("main")
             try fixture.personPushes("specs/x.yaml", "x\n", message: "people: new spec")
-            let server = try HTTPServer(root: scratch.path, token: "t", scratch: scratch, stallFetches: true)
+            let server = try HTTPServer(root: scratch.path, token: "t", stallFetches: true)
             defer { server.stop() }
             try write(scratch("token"), "t\n")
             let stalled = RemoteConfiguration(url: server.url("remote.git"), authentication: .token(.file(scratch("token"))), stallTimeout: .milliseconds(300))
