@@ -53,8 +53,12 @@ extension Repository {
     /// (`push_update_reference`: `git_remote_push` returns 0 for a rejected ref). A push
     /// goes ahead only when the remote's branch is still where it was last fetched (a lease,
     /// checked in `push_negotiation`; the server checks the same old id atomically): a branch
-    /// rewound since is never fast-forwarded back over what it dropped. When the branch
-    /// moved by a replay, the work tree needs `publish(to:)`.
+    /// rewound since is never fast-forwarded back over what it dropped. A remote on this
+    /// machine (a path, `file://`) is pushed to by ``pushLocally(to:ref:head:expected:)``,
+    /// which moves its branch by compare-and-swap: libgit2's local transport would move it
+    /// over a concurrent pusher's commit. So with any number of concurrent pushers, a push
+    /// never drops a commit that another one landed. When the branch moved by a replay, the
+    /// work tree needs `publish(to:)`.
     ///
     /// - Throws: `GitError` `.pushRejected` when the last attempt was rejected too;
     ///   `.notReplayable` from `sync`; any network error.
@@ -95,10 +99,29 @@ extension Repository {
 
     /// One push of `refs/heads/<branch>`; on success the remote-tracking branch is `head`.
     func pushOnce(_ remote: RemoteConfiguration, head: OID) throws {
+        let ref = "refs/heads/" + remote.branch
+        if let path = LocalPush.repositoryPath(remote.url) {
+            try pushLocally(to: path, ref: ref, head: head, expected: trackingTip(remote))
+        } else {
+            try pushOverNetwork(remote, ref: ref, head: head)
+        }
+        try Failpoints.hit(.pushSent) { GitError(.eof, $0, function: "git_remote_push", errorClass: .net) }
+        let tracking = "refs/remotes/\(remote.remoteName)/\(remote.branch)"
+        if try referenceTarget(tracking) != head {
+            var raw = head.raw
+            var reference: OpaquePointer?
+            try call("git_reference_create") { git_reference_create(&reference, pointer, tracking, &raw, 1, "indexops: push") }
+            git_reference_free(reference)
+        }
+    }
+
+    /// `git_remote_push` of `ref` (smart HTTP, ssh): the server moves the branch only from
+    /// the old id we send, under its lock.
+    private func pushOverNetwork(_ remote: RemoteConfiguration, ref: String, head: OID) throws {
         let handle = try remoteHandle(remote)
         let session = try RemoteSession(remote, operation: "push")
-        let ref = "refs/heads/" + remote.branch
         session.lease = (ref, try trackingTip(remote))
+        session.whilePushing = whilePushing
         try withExtendedLifetime(session) {
             var options = git_push_options()
             try call("git_push_options_init") { git_push_options_init(&options, UInt32(GIT_PUSH_OPTIONS_VERSION)) }
@@ -111,14 +134,6 @@ extension Repository {
         }
         if let rejection = session.rejections.first {
             throw GitError(.pushRejected, "the remote rejected \(rejection.ref): \(rejection.reason)", function: "git_remote_push", errorClass: .net)
-        }
-        try Failpoints.hit(.pushSent) { GitError(.eof, $0, function: "git_remote_push", errorClass: .net) }
-        let tracking = "refs/remotes/\(remote.remoteName)/\(remote.branch)"
-        if try referenceTarget(tracking) != head {
-            var raw = head.raw
-            var reference: OpaquePointer?
-            try call("git_reference_create") { git_reference_create(&reference, pointer, tracking, &raw, 1, "indexops: push") }
-            git_reference_free(reference)
         }
     }
 }

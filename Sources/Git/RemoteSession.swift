@@ -48,6 +48,8 @@ final class RemoteSession {
     /// A push updates `ref` only if the remote still has it at `expected` (`nil`: missing),
     /// as last fetched: a branch rewound meanwhile is never fast-forwarded back over.
     var lease: (ref: String, expected: OID?)?
+    /// Called when the lease holds, before the pack is sent (``Repository/whilePushing``).
+    var whilePushing: (() throws -> Void)?
 
     init(_ configuration: RemoteConfiguration, operation: String) throws {
         self.configuration = configuration
@@ -139,7 +141,7 @@ final class RemoteSession {
                 guard let update = updates?[index]?.pointee else { continue }
                 if session.checkLease(ref: String(cString: update.dst_refname), current: OID(update.src)) != 0 { return -1 }
             }
-            return 0
+            return session.runWhilePushing()
         }
         callbacks.push_update_reference = { ref, status, payload in
             let session = Unmanaged<RemoteSession>.fromOpaque(payload!).takeUnretainedValue()
@@ -160,6 +162,16 @@ final class RemoteSession {
             "the remote's \(ref) is at \(current.short), not at \(expected.short) as last fetched (someone pushed or rewrote it meanwhile)",
             function: operation, errorClass: .net)
         return -1
+    }
+
+    private func runWhilePushing() -> Int32 {
+        do {
+            try whilePushing?()
+            return 0
+        } catch {
+            abortReason = error as? GitError ?? GitError(.user, "\(error)", function: operation)
+            return -1
+        }
     }
 
     private var sideband = 0

@@ -16,6 +16,11 @@ public final class Repository {
     /// person's push exactly between our fetch and our push.
     var beforePushAttempt: ((Int) throws -> Void)?
 
+    /// Called in each push attempt after the remote's branch was read and checked, just
+    /// before the remote moves it: lets tests land another push in the window where two
+    /// pushers race.
+    var whilePushing: (() throws -> Void)?
+
     /// What this handle has read, for tests that count work instead of timing it.
     public struct ReadCounters: Sendable, Hashable {
         /// Blobs read whole (`readBlob`, and files published to the work tree).

@@ -10,22 +10,28 @@ import Testing
 struct ShardedReplicasTests {
     static let documents = 2_000
 
-    /// The scratch folder: a bare remote with the specs, served over smart HTTP (`git
-    /// http-backend`, whose `receive-pack` updates the branch atomically, as every git host
-    /// does: libgit2's transport for a local path does not, and concurrent pushers to a path
-    /// can overwrite each other), the indexer, a configuration.
+    /// The scratch folder: a bare remote with the specs, the indexer, a configuration. The
+    /// replicas reach the remote over smart HTTP (`git http-backend`, whose `receive-pack`
+    /// updates the branch atomically, as every git host does) or, with `overHTTP: false`, by
+    /// its path (the Git module's local push, which moves the branch by compare-and-swap).
     final class World {
         let root: URL
-        let server: LoopbackServer
+        let server: LoopbackServer?
+        /// Documents declared in all; `converged` waits for this many statuses.
+        let documents: Int
         var remote: URL { root.appendingPathComponent("remote.git") }
         var person: URL { root.appendingPathComponent("person") }
         var ledger: URL { root.appendingPathComponent("ledger.log") }
         var config: String { root.appendingPathComponent("indexops.yaml").path }
 
-        init(name: String) throws {
+        /// Declares `declaring` of the `documents` at once (the rest through `declare`); the
+        /// indexer sleeps 10–50 ms per operation unless `indexerSleeps` is false.
+        init(name: String, documents: Int = ShardedReplicasTests.documents, declaring: Int? = nil,
+             overHTTP: Bool = true, indexerSleeps: Bool = true) throws {
             root = try Harness.scratch().appendingPathComponent(name)
+            self.documents = documents
             try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-            server = try LoopbackServer.git(root: root.path)
+            server = overHTTP ? try LoopbackServer.git(root: root.path) : nil
             try Harness.git(["init", "-q", "--bare", "-b", "main", remote.path], in: root)
             try Harness.git(["init", "-q", "-b", "main", person.path], in: root)
             try Harness.git(["remote", "add", "origin", remote.path], in: person)
@@ -33,25 +39,32 @@ struct ShardedReplicasTests {
             try Data(Self.script.utf8).write(to: script)
             chmod(script.path, 0o755)
             FileManager.default.createFile(atPath: ledger.path, contents: nil)
+            let url = server.map { "http://127.0.0.1:\($0.port)/remote.git" } ?? remote.path
             try Data("""
                 apiVersion: indexops/v1
                 kind: ControllerConfig
-                repository: { url: "http://127.0.0.1:\(server.port)/remote.git", branch: main }
+                repository: { url: "\(url)", branch: main }
                 reconcile: { concurrency: 4, commitInterval: 2s, operationTimeout: 3s, interval: 1s, maxDeletePercent: 100 }
                 indexTypes:
-                  graph: { driver: exec, command: ["\(script.path)"], env: { LEDGER: "\(ledger.path)" } }
+                  graph: { driver: exec, command: ["\(script.path)"], env: { LEDGER: "\(ledger.path)", NOSLEEP: "\(indexerSleeps ? "false" : "true")" } }
 
                 """.utf8).write(to: URL(fileURLWithPath: config))
+            try declare(0..<(declaring ?? documents))
+        }
+
+        /// Declares documents `range` (a source and a spec each, 500 specs a file) in one
+        /// commit that the person pushes.
+        func declare(_ range: Range<Int>) throws {
             var specs = ""
-            for n in 0..<ShardedReplicasTests.documents {
+            for n in range {
                 try Harness.write("doc \(n)\n", to: "docs/doc-\(n).md", in: person)
                 specs += "apiVersion: indexops/v1\nkind: DocumentIndex\nmetadata: { name: doc-\(n), createdBy: ana }\nspec: { source: docs/doc-\(n).md }\n---\n"
-                if (n + 1) % 500 == 0 {
-                    try Harness.write(specs, to: "specs/part-\(n / 500).yaml", in: person)
+                if (n + 1) % 500 == 0 || n == range.upperBound - 1 {
+                    try Harness.write(specs, to: "specs/part-\(n / 500)-\(range.lowerBound).yaml", in: person)
                     specs = ""
                 }
             }
-            try commitAndPush("Declare \(ShardedReplicasTests.documents) documents")
+            try commitAndPush("Declare documents \(range.lowerBound) to \(range.upperBound - 1)")
         }
 
         /// The exec indexer: no process but `date` and `sleep`, so that the ledger measures the
@@ -64,7 +77,7 @@ struct ShardedReplicasTests {
             value() { v=${request#*\\"$1\\": \\"}; printf '%s' "${v%%\\"*}"; }
             start=$(date +%s%N)
             ms=$(( 10 + (start / 1000) % 41 ))
-            sleep "0.0$(printf %02d $ms)"
+            [ "$NOSLEEP" = true ] || sleep "0.0$(printf %02d $ms)"
             end=$(date +%s%N)
             echo "$(value action) $(value documentId) $(value indexType) $start $end" >> "$LEDGER"
             echo '{"indexData": {}}'
@@ -116,12 +129,12 @@ struct ShardedReplicasTests {
 
         func converged(revisionsOtherThan old: [String: String] = [:]) throws -> Bool {
             let statuses = try remoteStatuses()
-            return statuses.count == ShardedReplicasTests.documents
+            return statuses.count == documents
                 && statuses.allSatisfy { $0.value.state == "present" && $0.value.revision != old[$0.key] }
         }
 
         func cleanup() {
-            server.stop()
+            server?.stop()
             Harness.cleanup(root)
         }
     }
@@ -232,6 +245,76 @@ struct ShardedReplicasTests {
         #expect(newOwners.isSuperset(of: ["0/3", "1/3", "2/3"]) && newOwners.isSubset(of: ["0/4", "1/4", "2/4", "3/4", "0/3", "1/3", "2/3"]))
         #expect(try Harness.output(["git", "--git-dir", world.remote.path, "rev-list", "--merges", "main"], in: world.root).isEmpty)
         mark("reshard 4 -> 3 rebuilt \(edited.count) documents with \(rebuilt.count - edited.count) operations run twice (one after the other)")
+    }
+}
+
+extension ShardedReplicasTests {
+    /// Eight replicas push to one bare remote given by its path, in rounds: the person
+    /// declares a batch of documents, then all eight run a pass at once (each pushes its
+    /// intents, then its results, so a round is a burst of concurrent pushes), until every
+    /// document is declared and indexed. A push that moved the branch without checking that
+    /// it was still where the replica read it (libgit2 1.5's local transport does that) would
+    /// overwrite another replica's commit: this test finds every commit each replica was told
+    /// it pushed (its remote-tracking branch's reflog) on the remote branch.
+    ///
+    /// 400 documents in 4 rounds by default (about 30 s on a busy 2-core machine);
+    /// `REPLICA_RACE_DOCUMENTS=N` and `REPLICA_RACE_ROUNDS=R` for a longer run.
+    @Test func eightReplicasOnOneLocalRemoteLoseNoStatusCommit() throws {
+        let environment = ProcessInfo.processInfo.environment
+        let documents = environment["REPLICA_RACE_DOCUMENTS"].flatMap(Int.init) ?? 400
+        let rounds = max(1, environment["REPLICA_RACE_ROUNDS"].flatMap(Int.init) ?? 4)
+        let batch = (documents + rounds - 1) / rounds
+        let world = try World(name: "eight", documents: documents, declaring: min(batch, documents), overHTTP: false, indexerSleeps: false)
+        defer { world.cleanup() }
+        let shards = (0..<8).map { "\($0)/8" }
+        let started = ContinuousClock.now
+        var passes = 0
+        var stderr: [String] = []
+        func round() throws {
+            let runs = try shards.enumerated().map { i, shard in
+                try world.start(["reconcile", "--once", "--shard", shard, "--log-level", "warning"], replica: "indexops-\(i)")
+            }
+            for run in runs {
+                let result = try run.finish()
+                // A push rejected on every attempt is an error of that pass; the next pass pushes it.
+                #expect(result.status == 0 || result.stderr.contains("Cannot push"), "\(result.stderr.suffix(2_000))")
+                stderr.append(result.stderr)
+            }
+            passes += 1
+        }
+        for lower in stride(from: batch, to: documents, by: batch) {
+            try round()
+            try world.declare(lower..<min(lower + batch, documents))
+        }
+        try round()
+        for _ in 0..<4 where try !world.converged() { try round() }
+        #expect(try world.converged(), "every document has its status, present")
+
+        let built = try world.entries()
+        #expect(built.count == documents && Set(built.map(\.key)).count == documents, "every index built exactly once")
+        let git = ["git", "--git-dir", world.remote.path]
+        #expect(try Harness.output(git + ["rev-list", "--merges", "main"], in: world.root).isEmpty, "the remote's history is linear")
+        let onRemote = Set(try Harness.output(git + ["rev-list", "main"], in: world.root).split(separator: "\n").map(String.init))
+        var pushed = 0
+        for (i, shard) in shards.enumerated() {
+            let clone = world.root.appendingPathComponent("indexops-\(i)")
+            let reflog = try Harness.output(
+                ["git", "-C", clone.path, "reflog", "show", "--format=%H %gs", "refs/remotes/origin/main"], in: world.root)
+            // libgit2's push writes "update by push"; the local push "indexops: push".
+            let own = reflog.split(separator: "\n").filter { $0.hasSuffix(" update by push") || $0.hasSuffix(" indexops: push") }
+                .map { String($0.prefix(40)) }
+            #expect(!own.isEmpty, "replica \(shard) pushed")
+            let lost = own.filter { !onRemote.contains($0) }
+            #expect(lost.isEmpty, "replica \(shard) pushed \(lost.count) commit(s) that the remote's branch lost: \(lost.prefix(3))")
+            pushed += own.count - lost.count
+            let trailer = try Harness.output(git + ["rev-list", "--count", "--grep", "Indexops-Shard: \(shard) indexops-\(i)$", "main"], in: world.root)
+            #expect((Int(trailer.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0) > 0, "the remote holds replica \(shard)'s commits")
+        }
+        let rewrites = stderr.filter { $0.contains("was rewritten") }
+        #expect(rewrites.isEmpty, "no replica found the upstream rewritten: \(rewrites.first?.suffix(1_000) ?? "")")
+        _ = try Harness.output(git + ["fsck", "--strict", "--no-progress"], in: world.root)
+        FileHandle.standardError.write(Data(
+            "eight replicas: \(documents) documents, \(passes) rounds of 8 passes, \(pushed) pushes landed, in \(ContinuousClock.now - started)\n".utf8))
     }
 }
 
