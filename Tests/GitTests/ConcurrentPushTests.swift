@@ -50,7 +50,7 @@ import Testing
     @Test func overSmartHTTPTheServerRejectsTheLoserToo() throws {
         try withScratch { scratch in
             let fixture = try Fixture(scratch)
-            let server = try HTTPServer(root: scratch.path, token: "race", scratch: scratch)
+            let server = try HTTPServer(root: scratch.path, token: "race")
             defer { server.stop() }
             try write(scratch("token"), "race\n")
             let remote = RemoteConfiguration(url: server.url("remote.git"), authentication: .token(.file(scratch("token"))))
