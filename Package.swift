@@ -101,7 +101,14 @@ let package = Package(
         ),
         // Stamps the commit into `indexops --version` at every build (Plugins/BuildInfo).
         .plugin(name: "BuildInfo", capability: .buildTool()),
-        .executableTarget(name: "indexops-bench"),
+        // `make bench`, and `make load` (its --load mode: an HTTP client and webhook signatures).
+        .executableTarget(
+            name: "indexops-bench",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         .testTarget(
             name: "YAMLTests",
             dependencies: [

@@ -122,7 +122,7 @@ extension Repository {
         let session = try RemoteSession(remote, operation: "push")
         session.lease = (ref, try trackingTip(remote))
         session.whilePushing = whilePushing
-        try withExtendedLifetime(session) {
+        try withRemote(remote, session) {
             var options = git_push_options()
             try call("git_push_options_init") { git_push_options_init(&options, UInt32(GIT_PUSH_OPTIONS_VERSION)) }
             options.callbacks = session.callbacks()

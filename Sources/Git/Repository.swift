@@ -47,12 +47,18 @@ public final class Repository {
     /// The `PackRemovals.generation` that this handle's object database has caught up with.
     var seenPackRemovals: Int
 
+    /// The remotes looked up so far, by name and URL (see `remoteHandle`).
+    var remoteHandles: [String: RemoteHandle] = [:]
+
     private init(_ pointer: OpaquePointer) {
         self.pointer = pointer
         self.seenPackRemovals = PackRemovals.generation.load(ordering: .acquiring)
     }
 
-    deinit { git_repository_free(pointer) }
+    deinit {
+        remoteHandles.removeAll()  // each remote before the repository it belongs to
+        git_repository_free(pointer)
+    }
 
     /// Opens the repository at `path` (a work tree or a bare repository). No discovery of
     /// parent folders: `path` itself must be the repository.

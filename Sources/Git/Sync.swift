@@ -214,7 +214,7 @@ extension Repository {
         let handle = try remoteHandle(remote)
         let session = try RemoteSession(remote, operation: "fetch")
         let refspec = "+refs/heads/\(remote.branch):refs/remotes/\(remote.remoteName)/\(remote.branch)"
-        try withExtendedLifetime(session) {
+        try withRemote(remote, session) {
             var options = git_fetch_options()
             try call("git_fetch_options_init") { git_fetch_options_init(&options, UInt32(GIT_FETCH_OPTIONS_VERSION)) }
             options.callbacks = session.callbacks()
@@ -228,8 +228,34 @@ extension Repository {
         }
     }
 
-    /// The named remote, created (or its URL updated) to match `remote`.
+    /// The named remote, created (or its URL updated) to match `remote`; looked up once per
+    /// `Repository` and reused.
+    ///
+    /// Why once: every `git_remote_lookup` matches the `url.*.insteadOf` pattern against each
+    /// configuration entry, and libgit2 1.5 (Debian 12's) leaks its PCRE2 match data, about
+    /// 20 KiB, at each entry that does not match (fixed upstream by libgit2 pull request 6382):
+    /// half a megabyte a pass, which made `indexops run` grow without bound (the load test
+    /// `indexops-bench --load` found it). A fetch or push that fails drops the handle
+    /// (`withRemote`), so that no half-used connection is reused.
     func remoteHandle(_ remote: RemoteConfiguration) throws -> RemoteHandle {
+        let key = remote.remoteName + "\n" + remote.url
+        if let cached = remoteHandles[key] { return cached }
+        let handle = try lookUpRemote(remote)
+        remoteHandles = [key: handle]
+        return handle
+    }
+
+    /// Runs a fetch or push through `remote`'s handle; on an error, forgets the handle.
+    func withRemote<T>(_ remote: RemoteConfiguration, _ session: RemoteSession, _ body: () throws -> T) throws -> T {
+        do {
+            return try withExtendedLifetime(session) { try body() }
+        } catch {
+            remoteHandles[remote.remoteName + "\n" + remote.url] = nil
+            throw error
+        }
+    }
+
+    private func lookUpRemote(_ remote: RemoteConfiguration) throws -> RemoteHandle {
         var handle: OpaquePointer?
         let result = git_remote_lookup(&handle, pointer, remote.remoteName)
         if result == GIT_ENOTFOUND.rawValue {

@@ -193,8 +193,13 @@ public struct ExecIndexer: Indexer {
         guard !prefix.isEmpty, !prefix.contains("/"), let folder = opendir(contentFolder) else { return [] }
         defer { closedir(folder) }
         var removed: [String] = []
+        // The name is read through a pointer up to its NUL: a `dirent` is only as long as its
+        // name (`d_reclen`), so copying the whole 256-byte `d_name` of the last entry of
+        // readdir's buffer can read past the mapped memory and crash (it did, at start, with a
+        // busy TMPDIR).
+        let nameOffset = MemoryLayout<dirent>.offset(of: \dirent.d_name)!
         while let entry = readdir(folder) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            let name = String(cString: UnsafeRawPointer(entry).advanced(by: nameOffset).assumingMemoryBound(to: CChar.self))
             guard name.hasPrefix(prefix), name.count == prefix.count + 6 else { continue }
             let path = contentFolder + "/" + name
             if unlink(path) == 0 { removed.append(path) }

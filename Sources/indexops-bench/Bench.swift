@@ -22,8 +22,11 @@ enum Bench {
     static let types = arguments("--types") ?? environment["TYPES"].flatMap(Int.init) ?? 3
     static let repeats = 3
 
-    static func main() throws {
-        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("indexops").path
+    static func main() async throws {
+        let binary = environment["INDEXOPS_BIN"] ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("indexops").path
+        if CommandLine.arguments.contains("--load") {
+            exit(try await LoadTest.run(binary: binary, documents: documents, types: types) ? 0 : 1)
+        }
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("indexops-bench-\(getpid())")
         defer { try? FileManager.default.removeItem(at: root) }
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
@@ -254,10 +257,10 @@ enum Bench {
         "M 100644 inline \(path)\ndata \(text.utf8.count)\n\(text)\n"
     }
 
-    static func fastImport(into repository: String, stream: Data) throws {
+    static func fastImport(into repository: String, stream: Data, arguments: [String] = []) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["git", "-C", repository, "fast-import", "--quiet"]
+        process.arguments = ["git", "-C", repository, "fast-import", "--quiet"] + arguments
         let input = Pipe()
         process.standardInput = input
         try process.run()
