@@ -142,6 +142,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .testTarget(name: "IndexOpsDaemonTests", dependencies: ["IndexOpsDaemon", "IndexOpsController"]),
         .testTarget(
             name: "IndexopsCLITests",
             dependencies: ["indexops", "IndexOpsController", "PostgresTestSupport", "FaultInjection"]

@@ -27,9 +27,12 @@ public enum Daemon {
             repo: settings.repo, config: config, configured: settings.configFile != nil, logger: logger, shutdownGrace: settings.shutdownGrace)
         let state = DaemonState()
         let metrics = DaemonMetrics(shard: config.shard)
-        let loop = ReconcileLoop(reconciler: reconciler, config: config, grace: settings.shutdownGrace, state: state, metrics: metrics, logger: logger)
+        let summaries = SharedSummary(reconciler)
+        let loop = ReconcileLoop(
+            reconciler: reconciler, config: config, grace: settings.shutdownGrace, state: state, metrics: metrics, logger: logger,
+            summaries: summaries)
         let router = HTTPRoutes.router(
-            reconciler: reconciler, loop: loop, state: state, metrics: metrics, config: config, webhook: webhook, redactor: redactor,
+            reconciler: reconciler, summaries: summaries, loop: loop, state: state, metrics: metrics, config: config, webhook: webhook, redactor: redactor,
             logger: logger)
         if webhook == nil { logger.notice("The webhook is off: no server.webhookSecretFile is configured") }
         let app = Application(

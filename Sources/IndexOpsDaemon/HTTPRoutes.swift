@@ -18,12 +18,14 @@ import NIOCore
 /// - `GET /api/v1/status`, `/api/v1/status/{document}`, `/api/v1/collections/{collection}`:
 ///   ``StatusViews`` JSON; 404 with `{"error": …}` for an unknown document or collection.
 /// - `GET /`: the HTML status page.
+///
+/// The system status and the page share one summary among their readers (``SharedSummary``).
 enum HTTPRoutes {
     /// The largest webhook body read.
     static let maxWebhookBody = 1 << 20
 
     static func router(
-        reconciler: Reconciler, loop: ReconcileLoop, state: DaemonState, metrics: DaemonMetrics,
+        reconciler: Reconciler, summaries: SharedSummary, loop: ReconcileLoop, state: DaemonState, metrics: DaemonMetrics,
         config: ControllerConfig, webhook: WebhookSignature?, redactor: Redactor, logger: Logger
     ) -> Router<BasicRequestContext> {
         let router = Router()
@@ -67,7 +69,7 @@ enum HTTPRoutes {
             return respond.json(.accepted, .object(["triggered": .bool(true)]))
         }
         router.get("/api/v1/status") { _, _ in
-            respond.json(.ok, StatusViews.system(try await reconciler.summary()))
+            respond.json(.ok, StatusViews.system(try await summaries.get()))
         }
         router.get("/api/v1/status/:document") { _, context in
             let id = try context.parameters.require("document")
@@ -85,7 +87,7 @@ enum HTTPRoutes {
             return respond.json(.ok, StatusViews.collection(name, statuses))
         }
         router.get("/") { _, _ in
-            let summary = try await reconciler.summary()
+            let summary = try await summaries.get()
             return respond.text(.ok, StatusPage.render(summary: summary, snapshot: state.snapshot(), branch: branch), contentType: "text/html; charset=utf-8")
         }
         return router

@@ -26,9 +26,12 @@ final class ReconcileLoop: Service, Sendable {
     private let control = Mutex<(stopping: Bool, pass: Task<Void, Never>?)>((false, nil))
     private let onPass: (@Sendable (PassReport) -> Void)?
     private let options: PassOptions
+    /// The summary the status routes serve, made anew after each pass that changed something.
+    private let summaries: SharedSummary
 
     init(reconciler: Reconciler, config: ControllerConfig, grace: Duration, state: DaemonState, metrics: DaemonMetrics, logger: Logger,
-         options: PassOptions = PassOptions(), onPass: (@Sendable (PassReport) -> Void)? = nil) {
+         summaries: SharedSummary? = nil, options: PassOptions = PassOptions(), onPass: (@Sendable (PassReport) -> Void)? = nil) {
+        self.summaries = summaries ?? SharedSummary(reconciler)
         self.onPass = onPass
         self.options = options
         self.reconciler = reconciler
@@ -127,7 +130,7 @@ final class ReconcileLoop: Service, Sendable {
                 PassRecord(endedAt: Self.now, duration: duration, result: result, summary: summary), succeeded: true,
                 commits: report.commits.map(\.hex))
             if !report.idle || readAll {
-                metrics.record(counts: try await reconciler.summary().counts, types: indexTypes)
+                metrics.record(counts: try await summaries.refresh().counts, types: indexTypes)
             }
             logger.log(level: report.idle ? .debug : .info, "Pass finished: \(summary)", metadata: [
                 "commit": "\(report.specCommit?.hex ?? "")", "duration": "\(DurationText.format(duration))", "result": "\(result)",
