@@ -9,10 +9,11 @@ import IndexOpsCore
 /// (``refresh()``), so a summary is never older than the last pass's end, and never older
 /// than ``maxAge`` during a pass.
 actor SharedSummary {
-    /// How long a summary is served again during a pass.
+    /// How long a summary is served again during a pass, by default.
     static let maxAge: Duration = .seconds(1)
 
     private let make: @Sendable () async throws -> StatusSummary
+    private let maxAge: Duration
     private let clock = ContinuousClock()
     private var last: (madeAt: ContinuousClock.Instant, summary: StatusSummary)?
     private var inFlight: Task<StatusSummary, any Error>?
@@ -22,14 +23,15 @@ actor SharedSummary {
         self.init { try await reconciler.summary() }
     }
 
-    /// Shares the summaries `make` makes.
-    init(make: @escaping @Sendable () async throws -> StatusSummary) {
+    /// Shares the summaries `make` makes, each for `maxAge`.
+    init(maxAge: Duration = SharedSummary.maxAge, make: @escaping @Sendable () async throws -> StatusSummary) {
+        self.maxAge = maxAge
         self.make = make
     }
 
-    /// A summary at most ``maxAge`` old.
+    /// A summary at most `maxAge` old.
     func get() async throws -> StatusSummary {
-        if let last, clock.now - last.madeAt < Self.maxAge { return last.summary }
+        if let last, clock.now - last.madeAt < maxAge { return last.summary }
         return try await makeOne()
     }
 
