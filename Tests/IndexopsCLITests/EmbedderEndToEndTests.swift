@@ -86,8 +86,12 @@ final class ScriptedEmbeddings {
         self.port = port
     }
 
+    /// Stops the server with SIGKILL and waits for it. Closing its stdin is not enough: a
+    /// server started at the same moment by a parallel test can inherit the pipe's write end,
+    /// so this one never sees EOF, and the wait blocked both of CI's cooperative threads.
     func stop() {
         try? input.fileHandleForWriting.close()
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
     }
 }
