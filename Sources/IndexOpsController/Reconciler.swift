@@ -478,13 +478,7 @@ public actor Reconciler {
                     report.commits.append(id)
                     report.work.statusFilesWritten += files.count
                     try Failpoints.hit(.commitBeforePublish, IndexOpsError.init)
-                    if publish {
-                        if workspace.hasStatusBranch {
-                            try workspace.publishStatuses(repository)
-                        } else {
-                            try self.publish(id, known: written)
-                        }
-                    }
+                    if publish { try publishIfBehind(known: written) }
                 }
                 commit = StatusCommit(statusDir: statusDir, specCommit: commit.specCommit)
                 return
@@ -538,13 +532,14 @@ public actor Reconciler {
     /// a commit and its publish. One row of the cache when there is none (`unpublished`, set
     /// before each commit); with a status branch, the mirror's own record
     /// (``Workspace/publishStatuses``).
-    private func publishIfBehind() throws {
+    /// `known`: the bytes of files the last commit wrote, so that they need not be read back.
+    private func publishIfBehind(known: [String: Data] = [:]) throws {
         if workspace.hasStatusBranch {
             try workspace.publishStatuses(repository)
             return
         }
         guard repository.workDirectory != nil, try cache.meta("unpublished") != nil else { return }
-        if let tip = try repository.branchTip(workspace.branch) { try publish(tip) }
+        if let tip = try repository.branchTip(workspace.branch) { try publish(tip, known: known) }
         try cache.setMeta("unpublished", nil)
     }
 
