@@ -101,6 +101,8 @@ public struct PassReport: Sendable {
         /// Files written to the work tree (without a status branch): each status file once
         /// however many commits of the pass changed it, intents being published with results.
         public var filesPublished = 0
+        /// Publishes of the work tree (each reads and rewrites the clone's git index).
+        public var publishes = 0
         /// Git blobs read by the pass (spec, status, source and diagnostics files).
         public var blobsRead = 0
         /// Git trees read by the pass (folders listed or walked through).

@@ -18,8 +18,9 @@ internal import FaultInjection
 ///    `commitInterval`;
 /// 7. **commit results**;
 /// 8. **push**, replaying our status commits when someone pushed meanwhile;
-/// 9. **publish** the work tree after each results commit (inside the commit steps; an
-///    intent is a record for the controller, and its publish would write every file twice);
+/// 9. **publish** the work tree after the last results commit, and after the interim ones
+///    while publishing has taken at most a tenth of the operations' time (an intent is a
+///    record for the controller, and its publish would write every file twice);
 /// 10. **remember**: the statuses written and when each document is due, in the cache.
 ///
 /// A pass after a crash heals: `creating` and `deleting` entries with no live operation run
@@ -55,6 +56,9 @@ public actor Reconciler {
     private var heads: Workspace.Heads?
     /// Files this pass wrote to the work tree (``PassReport/Work/filesPublished``).
     private var filesPublished = 0
+    /// Publishes this pass made, and the time they took.
+    private var publishes = 0
+    private var publishing = PublishBudget()
 
     /// Opens the workspace and builds the indexers.
     ///
@@ -112,6 +116,8 @@ public actor Reconciler {
         passing = true
         sawForeignCommits = false
         filesPublished = 0
+        publishes = 0
+        publishing = PublishBudget()
         defer { passing = false }
         var report = PassReport()
         var steps: [(step: String, duration: Duration)] = []
@@ -121,6 +127,7 @@ public actor Reconciler {
             report.work.blobsRead = repository.counters.blobsRead - counted.blobsRead
             report.work.treesRead = repository.counters.treesRead - counted.treesRead
             report.work.filesPublished = filesPublished
+            report.work.publishes = publishes
             return report
         }
 
@@ -169,10 +176,8 @@ public actor Reconciler {
             progress: options.progress, &report)
         lastSource = nil
         steps.append(("run operations", clock.elapsed() - started))
-        try timed("commit results", &steps) {
-            try self.commit(&commit, .results, &report)
-            try publishIfBehind()
-        }
+        let written = try timed("commit results", &steps) { try self.commit(&commit, .results, publish: false, &report) }
+        try timed("publish", &steps) { try publishIfBehind(known: written) }
         try timed("push", &steps) { try push(&report) }
         try timed("remember", &steps) {
             try remember(plan: plan, input: input, statuses: statuses, diagnosticsText: diagnosticsText, &report)
@@ -315,6 +320,7 @@ public actor Reconciler {
         var outcomes: [(operation: PlannedOperation, outcome: OperationOutcome)] = []
         var pending = operations[...]
         var lastCommit = clock.elapsed()
+        let operationsStarted = lastCommit
         let settings = settings()
         // Intents younger than this may start; older ones are written again first, so that an
         // operation never starts later than half the shutdown grace after its committed
@@ -364,7 +370,8 @@ public actor Reconciler {
                 statuses[id] = after
                 if clock.elapsed() - lastCommit >= config.reconcile.commitInterval {
                     do {
-                        try self.commit(&commit, .results, &report)
+                        let publish = publishing.allows(elapsed: clock.elapsed() - operationsStarted)
+                        try self.commit(&commit, .results, publish: publish, &report)
                     } catch {
                         logger.error("Cannot commit statuses yet: \(error)")
                     }
@@ -454,8 +461,10 @@ public actor Reconciler {
     /// then publishes the work tree.
     /// Commits `commit`'s files on the status branch, and publishes them to the work tree when
     /// `publish` is true (else ``publishIfBehind()`` does it later, with the files of the commits after).
-    private func commit(_ commit: inout StatusCommit, _ kind: StatusCommit.Kind, publish: Bool = true, _ report: inout PassReport) throws {
-        guard !commit.isEmpty else { return }
+    /// Returns the bytes of the files it wrote, by path (none when there was nothing to commit).
+    @discardableResult
+    private func commit(_ commit: inout StatusCommit, _ kind: StatusCommit.Kind, publish: Bool = true, _ report: inout PassReport) throws -> [String: Data] {
+        guard !commit.isEmpty else { return [:] }
         let files = commit.files
         var written: [String: Data] = [:]
         let edits: [PathEdit] = files.map { file in
@@ -481,7 +490,7 @@ public actor Reconciler {
                     if publish { try publishIfBehind(known: written) }
                 }
                 commit = StatusCommit(statusDir: statusDir, specCommit: commit.specCommit)
-                return
+                return written
             } catch let error as GitError where error.code == .modified && attempts < 5 {
                 sawForeignCommits = true
                 logger.info("The branch moved while committing; committing again on the new head")
@@ -523,6 +532,11 @@ public actor Reconciler {
     /// Writes the status files of `commit` (the branch's tip) to the work tree, and notes that
     /// none of ours waits to be written.
     private func publish(_ commit: OID, known: [String: Data] = [:]) throws {
+        let started = clock.elapsed()
+        defer {
+            publishes += 1
+            publishing.spend(clock.elapsed() - started)
+        }
         filesPublished += try repository.publish(to: commit, known: known).written.count
         try cache.setMeta("unpublished", nil)
     }

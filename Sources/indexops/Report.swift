@@ -88,7 +88,8 @@ enum Report {
                 "specFilesParsed": .int(Int64(report.work.specFilesParsed)), "statusFilesRead": .int(Int64(report.work.statusFilesRead)),
                 "documentsPlanned": .int(Int64(report.work.documentsPlanned)), "sourcesRead": .int(Int64(report.work.sourcesRead)),
                 "statusFilesWritten": .int(Int64(report.work.statusFilesWritten)),
-                "filesPublished": .int(Int64(report.work.filesPublished)), "blobsRead": .int(Int64(report.work.blobsRead)),
+                "filesPublished": .int(Int64(report.work.filesPublished)), "publishes": .int(Int64(report.work.publishes)),
+                "blobsRead": .int(Int64(report.work.blobsRead)),
                 "treesRead": .int(Int64(report.work.treesRead)),
             ]),
         ])

@@ -71,6 +71,27 @@ struct IncrementalPassTests {
         #expect(try await reconciler.pass().idle)
     }
 
+    /// With a commit after every result, the work tree is not published with each of them
+    /// (``PublishBudget``), but the pass's last publish leaves it complete: every status file
+    /// as the branch has it, and `git status` clean.
+    @Test func aPassThatCommitsEveryResultEndsWithTheWholeWorkTree() async throws {
+        let repo = try Self.generated(300)
+        defer { repo.cleanup() }
+        let reconciler = try Reconciler.testing(repo, commitInterval: .zero, ledgers: ["vector": LedgerIndexer(), "fulltext": LedgerIndexer()])
+        let cold = try await reconciler.pass()
+        #expect(cold.outcomes.count == 600 && cold.outcomes.allSatisfy { if case .succeeded = $0.outcome { true } else { false } })
+        #expect(cold.commits.count > 100, "a results commit after (nearly) every operation: \(cold.commits.count)")
+        #expect(cold.work.publishes >= 1, "the pass's last results commit is published")
+        #expect(cold.work.filesPublished >= 301, "each status file and the diagnostics file, at least once: \(cold.work)")
+        #expect(try repo.git("status", "--porcelain", "--untracked-files=all") == "")
+        for i in [0, 150, 299] {
+            let path = DocumentStatus.path(for: "doc\(i)")
+            let committed = try repo.git("show", "HEAD:\(path)")
+            #expect(try String(contentsOfFile: repo.path + "/" + path, encoding: .utf8) == committed)
+            #expect(committed.contains("\"present\""))
+        }
+    }
+
     // MARK: - A damaged cache
 
     func twoDocuments() throws -> PeopleRepository {

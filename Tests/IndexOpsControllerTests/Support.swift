@@ -145,9 +145,9 @@ extension Reconciler {
     /// Results are committed once at the end of a pass (a long commitInterval), so that the
     /// commits a test counts do not depend on how busy the machine is.
     static func testing(_ repo: PeopleRepository, config: ControllerConfig = .embeddedDefaults, clock: TestClock = TestClock(),
-                        ledgers: [String: LedgerIndexer]) throws -> Reconciler {
+                        commitInterval: Duration = .seconds(3_600), ledgers: [String: LedgerIndexer]) throws -> Reconciler {
         var config = config
-        config.reconcile.commitInterval = .seconds(3_600)
+        config.reconcile.commitInterval = commitInterval
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         return try Reconciler(
