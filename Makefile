@@ -1,7 +1,8 @@
 # indexops — the two commands of the README, and a few more.
 #   make demo    install what is missing, build, and run indexops on the quickstart
 #   make test    install what is missing and run the whole test suite
-#   make bench   time passes over a generated repository (N=100000 TYPES=2 make bench for more)
+#   make bench   time passes over a generated repository (N=100000 TYPES=2 make bench for more;
+#                STATUS_BRANCH=1 with the statuses on a branch of their own)
 #   make load    indexops run under webhooks and readers during passes (issue 11's load test)
 #   make man     regenerate docs/indexops.1 from the commands' help
 #   make image-check  build the container's binary and run it in a Debian root (root, network)

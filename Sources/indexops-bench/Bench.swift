@@ -15,12 +15,19 @@ import Glibc
 /// the floors the machine allows for the same work — starting the process, reading every spec
 /// blob with `git cat-file --batch`, a fetch that finds nothing — with each figure's ratio to
 /// its floor.
+///
+/// `--status-branch` (or `STATUS_BRANCH=1`) runs the controller with its statuses on a branch
+/// of their own (`repository.statusBranch`), whose files are mirrored into the work tree
+/// without the clone's git index. `--keep` leaves the generated repositories in place (their
+/// folder is printed) to run more passes over them by hand.
 @main
 enum Bench {
     static let environment = ProcessInfo.processInfo.environment
     static let documents = arguments("--documents") ?? environment["N"].flatMap(Int.init) ?? 10_000
     static let types = arguments("--types") ?? environment["TYPES"].flatMap(Int.init) ?? 3
     static let repeats = 3
+    static let statusBranch = CommandLine.arguments.contains("--status-branch") || environment["STATUS_BRANCH"].map { !$0.isEmpty && $0 != "0" } ?? false
+    static let keep = CommandLine.arguments.contains("--keep")
 
     static func main() async throws {
         let binary = environment["INDEXOPS_BIN"] ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("indexops").path
@@ -28,7 +35,9 @@ enum Bench {
             exit(try await LoadTest.run(binary: binary, documents: documents, types: types) ? 0 : 1)
         }
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("indexops-bench-\(getpid())")
-        defer { try? FileManager.default.removeItem(at: root) }
+        defer {
+            if keep { note("kept: \(root.path)") } else { try? FileManager.default.removeItem(at: root) }
+        }
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         let remote = root.appendingPathComponent("remote.git").path
         let controller = root.appendingPathComponent("controller").path
@@ -42,7 +51,7 @@ enum Bench {
         try Data("""
             apiVersion: indexops/v1
             kind: ControllerConfig
-            repository: { path: controller, url: "\(remote)", branch: main }
+            repository: { path: controller, url: "\(remote)", branch: main\(statusBranch ? ", statusBranch: indexops/status" : "") }
             reconcile: { concurrency: 8, maxDeletePercent: 100 }
             indexTypes:
             \(typeLines)
@@ -82,15 +91,16 @@ enum Bench {
         floors[.statusFiles] = try statusFilesFloor(root.appendingPathComponent("floor").path)
 
         print("")
-        print("\(documents) documents × \(types) index types (noop), \(ProcessInfo.processInfo.activeProcessorCount) cores; median of \(repeats) runs except the cold pass")
-        print(pad(["work", "in pass", "process", "peak RSS", "floor", "floor time", "ratio"], [18, 10, 10, 10, 36, 11, 7]))
+        print("\(documents) documents × \(types) index types (noop)\(statusBranch ? ", statuses on a status branch" : ""), \(ProcessInfo.processInfo.activeProcessorCount) cores; median of \(repeats) runs except the cold pass")
+        print(pad(["work", "to commit", "in pass", "process", "peak RSS", "floor", "floor time", "ratio"], [18, 10, 10, 10, 10, 36, 11, 7]))
         for row in rows {
             let floor = floors[row.floor]!
             let figure = row.floor == .catFile || row.floor == .statusFiles ? row.run.inPass : row.run.wall
-            print(pad([row.name, row.run.inPass.map(format) ?? "-", format(row.run.wall), "\(row.run.rssMiB) MiB",
+            print(pad([row.name, row.run.toCommit.map(format) ?? "-", row.run.inPass.map(format) ?? "-", format(row.run.wall), "\(row.run.rssMiB) MiB",
                        row.floor.rawValue, format(floor.wall), String(format: "%.1f×", (figure ?? row.run.wall) / floor.wall)],
-                      [18, 10, 10, 10, 36, 11, 7]))
+                      [18, 10, 10, 10, 10, 36, 11, 7]))
         }
+        print("to commit: the steps up to the last results commit (durable), without the fetch; in pass: every step but the fetch and the push")
         print("floors: " + [Floor.catFile, .statusFiles].map { "\($0.rawValue) \(format(floors[$0]!.wall))" }.joined(separator: "; "))
         print("")
         print("steps of each pass (seconds):")
@@ -113,6 +123,8 @@ enum Bench {
         var wall: Double
         var rssMiB: Int
         var inPass: Double?
+        /// The steps up to and with the last results commit, the fetch excepted.
+        var toCommit: Double?
         var steps: [(String, Double)] = []
         var work: String?
     }
@@ -140,6 +152,9 @@ enum Bench {
             }
             measured.steps = steps
             measured.inPass = steps.filter { $0.0 != "sync" && $0.0 != "push" }.reduce(0) { $0 + $1.1 }
+            if let last = steps.firstIndex(where: { $0.0 == "commit results" }) {
+                measured.toCommit = steps[...last].filter { $0.0 != "sync" }.reduce(0) { $0 + $1.1 }
+            }
             if let work = json["work"] as? [String: Any] {
                 measured.work = work.keys.sorted().map { "\($0)=\(work[$0]!)" }.joined(separator: " ")
             } else {
