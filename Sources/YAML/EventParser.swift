@@ -110,7 +110,10 @@ final class EventParser {
         case YAML_MEMORY_ERROR:
             return source.error(.limit, at: .start, "libyaml ran out of memory")
         default:
-            let mark = Mark(line: Int(p.problem_mark.line) + 1, column: Int(p.problem_mark.column) + 1)
+            // At the end of input that has no final line break, libyaml moves its mark to a new
+            // line, one past the file's last: a position is kept inside the file.
+            let end = source.mark(atOffset: Int.max)
+            let mark = min(Mark(line: Int(p.problem_mark.line) + 1, column: Int(p.problem_mark.column) + 1), end)
             if let line = source.line(mark.line), mark.column >= 1,
                line.unicodeScalars.dropFirst(mark.column - 1).first == "\t"
             {
@@ -118,7 +121,7 @@ final class EventParser {
             }
             var message = problem
             if let context = p.context.map({ String(cString: $0) }) {
-                let contextMark = Mark(line: Int(p.context_mark.line) + 1, column: Int(p.context_mark.column) + 1)
+                let contextMark = min(Mark(line: Int(p.context_mark.line) + 1, column: Int(p.context_mark.column) + 1), end)
                 message += " \(context)"
                 if contextMark != mark { message += " started at \(contextMark)" }
             }

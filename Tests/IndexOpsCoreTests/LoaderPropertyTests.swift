@@ -35,6 +35,17 @@ struct LoaderPropertyTests {
         #expect(file.isComplete || !file.diagnostics.isEmpty, "a file not read whole says why")
     }
 
+    /// Found by `mutatedGoodFiles`: libyaml reports a problem at the end of input without a
+    /// final line break on a line after the last one; the diagnostic points at the file's end.
+    @Test func aProblemAtTheEndOfAFileWithoutALineBreakIsInsideTheFile() throws {
+        let bytes = Array("apiVersion: indexops/v1\r\nkind: DocumentIndex\r\nmetadata:\r\n  name: crlf\r\n  createdBy: me\r\nspec:\r\n  source: docs/crlf.md\r8".utf8)
+        let file = SpecFile(path: "m.yaml", bytes: bytes)
+        checkPositions(file, bytes)
+        let diagnostic = try #require(file.diagnostics.first)
+        #expect("\(diagnostic.line):\(diagnostic.column)" == "8:2", "the end of the last line, after the 8: \(diagnostic)")
+        #expect(diagnostic.message.contains("started at 8:1"), "\(diagnostic)")
+    }
+
     @Test func randomBytes() async {
         await propertyCheck(count: 500, input: Gen<UInt8>.value().array(of: 0...600)) { bytes in
             checkPositions(SpecFile(path: "r.yaml", bytes: bytes), bytes)
