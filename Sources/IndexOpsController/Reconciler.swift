@@ -170,6 +170,8 @@ public actor Reconciler {
             try timed("push", &steps) { try push(&report) }
             return finish()
         }
+        // Until a publish has run, committing the intents is what one is expected to cost.
+        publishing = PublishBudget(firstPublish: steps.last(where: { $0.step == "commit intents" })?.duration ?? .zero)
         let started = clock.elapsed()
         report.outcomes = await runOperations(
             plan.operations, desired: input.desired, statuses: &statuses, commit: &commit, intentsStamped: planned,
@@ -549,6 +551,8 @@ public actor Reconciler {
     /// `known`: the bytes of files the last commit wrote, so that they need not be read back.
     private func publishIfBehind(known: [String: Data] = [:]) throws {
         if workspace.hasStatusBranch {
+            let started = clock.elapsed()
+            defer { publishing.spend(clock.elapsed() - started) }
             try workspace.publishStatuses(repository)
             return
         }

@@ -154,7 +154,8 @@ public struct ReconcileSettings: Sendable, Hashable {
     public var retryBackoff: Duration = .seconds(30)
     /// The longest retry delay. Default 15 min.
     public var maxRetryBackoff: Duration = .seconds(900)
-    /// Results are committed at least this often during a pass. Default 2 s.
+    /// Results are committed at least this often during a pass (and published to the work tree
+    /// as ``PublishBudget`` allows). Default 2 s.
     public var commitInterval: Duration = .seconds(2)
     /// A pass that would delete more than this share of the present indexes deletes none.
     /// Default 50.

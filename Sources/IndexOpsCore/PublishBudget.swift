@@ -7,22 +7,34 @@
 /// taken at most a tenth of the time since the operations started; the pass's last results
 /// commit always publishes. Slow operations (an embeddings endpoint) leave the budget free,
 /// and their statuses reach the work tree with each commit, as before.
+///
+/// The first publish of a pass writes every file committed since the last one, the intents
+/// among them, so it costs about what committing them cost: until it has run, that commit's
+/// time stands for it. (Without that, a cold pass of fast operations published all its
+/// intents at its first results commit and every file again at its end.)
 public struct PublishBudget: Sendable, Equatable {
     /// The share of the operations' time that publishing may take: one part in this many.
     public static let parts = 10
 
     /// The time the publishes so far took.
     public private(set) var spent: Duration = .zero
+    /// What the first publish is expected to take, until it has run.
+    private var expected: Duration
 
-    public init() {}
+    /// A budget whose first publish is expected to take `firstPublish` (the time it took to
+    /// commit the intents it would write).
+    public init(firstPublish: Duration = .zero) {
+        expected = firstPublish
+    }
 
     /// Whether a results commit made `elapsed` after the operations started publishes.
     public func allows(elapsed: Duration) -> Bool {
-        spent * Self.parts <= elapsed
+        (spent + expected) * Self.parts <= elapsed
     }
 
     /// Counts a publish that took `duration`.
     public mutating func spend(_ duration: Duration) {
         spent += duration
+        expected = .zero
     }
 }

@@ -25,4 +25,18 @@ struct PublishBudgetTests {
         for seconds in publishes { budget.spend(.milliseconds(Int64(seconds * 1000))) }
         #expect(budget.allows(elapsed: .milliseconds(Int64(elapsed * 1000))) == allowed)
     }
+
+    /// (intents commit, publishes so far, time since the operations started, publishes?)
+    @Test(arguments: [
+        (15.0, [Double](), 2.0, false),     // 100,000 intents took 15 s to commit: their publish waits
+        (15.0, [], 149.0, false),
+        (15.0, [], 150.0, true),
+        (15.0, [0.5], 5.0, true),           // once a publish has run, its own time counts
+        (0.008, [], 2.0, true),             // one document's intents: the first commit publishes
+    ])
+    func theFirstPublishIsExpectedToCostWhatTheIntentsCost(intents: Double, publishes: [Double], elapsed: Double, allowed: Bool) {
+        var budget = PublishBudget(firstPublish: .milliseconds(Int64(intents * 1000)))
+        for seconds in publishes { budget.spend(.milliseconds(Int64(seconds * 1000))) }
+        #expect(budget.allows(elapsed: .milliseconds(Int64(elapsed * 1000))) == allowed)
+    }
 }
