@@ -61,6 +61,7 @@ final class PassCache {
         try db.execute("""
             CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
             CREATE TABLE IF NOT EXISTS spec_files(path TEXT PRIMARY KEY, blob TEXT NOT NULL, complete INTEGER NOT NULL);
+            CREATE INDEX IF NOT EXISTS spec_files_incomplete ON spec_files(path) WHERE complete = 0;
             CREATE TABLE IF NOT EXISTS file_diagnostics(path TEXT PRIMARY KEY, diagnostics TEXT NOT NULL);
             CREATE TABLE IF NOT EXISTS declarations(file TEXT NOT NULL, ordinal INTEGER NOT NULL, id TEXT NOT NULL, source_path TEXT, resource TEXT NOT NULL, PRIMARY KEY(file, ordinal));
             CREATE INDEX IF NOT EXISTS declarations_id ON declarations(id);
