@@ -2,6 +2,8 @@ import Foundation
 import Git
 import IndexOpsController
 import IndexOpsCore
+import Indexers
+import Logging
 import Testing
 
 /// The pass of DESIGN.md §5 on a real repository that a person edits with `git`, with a
@@ -28,6 +30,38 @@ struct ReconcilerTests {
 
     func status(_ id: String) throws -> DocumentStatus {
         try DocumentStatus(fileText: repo.read(DocumentStatus.path(for: id)))
+    }
+
+    /// An index engine that never answers.
+    actor SilentIndexer: Indexer {
+        func create(_ request: IndexRequest) async throws -> JSONValue {
+            try await Task.sleep(for: .seconds(3_600))
+            return .null
+        }
+        func delete(_ request: IndexRequest) async throws {}
+        func documentIDs() async throws -> Set<String>? { nil }
+    }
+
+    /// The timeout waits a second at a time (``OperationRunner``): an operation that outlives
+    /// a timeout of several seconds still fails when it is up, with the setting's name.
+    @Test func anOperationPastItsTimeoutFailsWithTheTimeoutsName() async throws {
+        defer { repo.cleanup() }
+        var config = ControllerConfig.embeddedDefaults
+        config.reconcile.operationTimeout = .milliseconds(2_500)
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let silent = SilentIndexer()
+        let reconciler = try Reconciler(
+            repo: repo.path, config: config, configured: false, logger: logger,
+            makeIndexer: { _, _, _ in silent }, clock: PassClock(now: { Date() }, jitter: { 1 }))
+        let started = ContinuousClock.now
+        let report = try await reconciler.pass()
+        #expect(ContinuousClock.now - started >= .milliseconds(2_500))
+        #expect(report.outcomes.count == 3)
+        for (_, outcome) in report.outcomes {
+            guard case .failed(let failure) = outcome else { Issue.record("\(outcome)"); continue }
+            #expect(failure.message == "timed out after 2s500ms (operationTimeout)")
+        }
     }
 
     @Test func firstPassCreatesEverythingAndCommitsIntentsThenResults() async throws {
