@@ -56,7 +56,8 @@ public actor Reconciler {
     private var heads: Workspace.Heads?
     /// Files this pass wrote to the work tree (``PassReport/Work/filesPublished``).
     private var filesPublished = 0
-    /// Publishes this pass made, and the time they took.
+    /// Publishes this pass made; and, while its operations run, the time publishing took
+    /// (set anew before they start).
     private var publishes = 0
     private var publishing = PublishBudget()
 
@@ -117,7 +118,6 @@ public actor Reconciler {
         sawForeignCommits = false
         filesPublished = 0
         publishes = 0
-        publishing = PublishBudget()
         defer { passing = false }
         var report = PassReport()
         var steps: [(step: String, duration: Duration)] = []
@@ -458,11 +458,10 @@ public actor Reconciler {
 
     // MARK: 5, 7, 9. Commits and publishing
 
-    /// Commits what `commit` holds on top of the branch head, again on a newer head when a
+    /// Commits what `commit` holds on the status branch's head, again on a newer head when a
     /// person committed meanwhile (our files are ours alone, so writing them again is safe),
-    /// then publishes the work tree.
-    /// Commits `commit`'s files on the status branch, and publishes them to the work tree when
-    /// `publish` is true (else ``publishIfBehind()`` does it later, with the files of the commits after).
+    /// and publishes the work tree when `publish` is true (else ``publishIfBehind()`` does it
+    /// later, with the files of the commits after).
     /// Returns the bytes of the files it wrote, by path (none when there was nothing to commit).
     @discardableResult
     private func commit(_ commit: inout StatusCommit, _ kind: StatusCommit.Kind, publish: Bool = true, _ report: inout PassReport) throws -> [String: Data] {
@@ -535,11 +534,9 @@ public actor Reconciler {
     /// none of ours waits to be written.
     private func publish(_ commit: OID, known: [String: Data] = [:]) throws {
         let started = clock.elapsed()
-        defer {
-            publishes += 1
-            publishing.spend(clock.elapsed() - started)
-        }
+        defer { publishing.spend(clock.elapsed() - started) }
         filesPublished += try repository.publish(to: commit, known: known).written.count
+        publishes += 1
         try cache.setMeta("unpublished", nil)
     }
 

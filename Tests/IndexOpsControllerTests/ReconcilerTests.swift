@@ -3,7 +3,6 @@ import Git
 import IndexOpsController
 import IndexOpsCore
 import Indexers
-import Logging
 import Testing
 
 /// The pass of DESIGN.md §5 on a real repository that a person edits with `git`, with a
@@ -48,12 +47,8 @@ struct ReconcilerTests {
         defer { repo.cleanup() }
         var config = ControllerConfig.embeddedDefaults
         config.reconcile.operationTimeout = .milliseconds(2_500)
-        var logger = Logger(label: "test")
-        logger.logLevel = .critical
         let silent = SilentIndexer()
-        let reconciler = try Reconciler(
-            repo: repo.path, config: config, configured: false, logger: logger,
-            makeIndexer: { _, _, _ in silent }, clock: PassClock(now: { Date() }, jitter: { 1 }))
+        let reconciler = try Reconciler.testing(repo, config: config, clock: clock, indexer: { _ in silent })
         let started = ContinuousClock.now
         let report = try await reconciler.pass()
         #expect(ContinuousClock.now - started >= .milliseconds(2_500))

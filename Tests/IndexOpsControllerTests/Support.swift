@@ -146,12 +146,18 @@ extension Reconciler {
     /// commits a test counts do not depend on how busy the machine is.
     static func testing(_ repo: PeopleRepository, config: ControllerConfig = .embeddedDefaults, clock: TestClock = TestClock(),
                         commitInterval: Duration = .seconds(3_600), ledgers: [String: LedgerIndexer]) throws -> Reconciler {
+        try testing(repo, config: config, clock: clock, commitInterval: commitInterval, indexer: { ledgers[$0]! })
+    }
+
+    /// A reconciler over `repo` whose index types are served by `indexer(typeName)`.
+    static func testing(_ repo: PeopleRepository, config: ControllerConfig = .embeddedDefaults, clock: TestClock = TestClock(),
+                        commitInterval: Duration = .seconds(3_600), indexer: @Sendable (String) -> any Indexer) throws -> Reconciler {
         var config = config
         config.reconcile.commitInterval = commitInterval
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         return try Reconciler(
             repo: repo.path, config: config, configured: false, logger: logger,
-            makeIndexer: { name, _, _ in ledgers[name]! }, clock: PassClock(now: { clock.now }, jitter: { 1 }))
+            makeIndexer: { name, _, _ in indexer(name) }, clock: PassClock(now: { clock.now }, jitter: { 1 }))
     }
 }
