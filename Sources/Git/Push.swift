@@ -100,7 +100,7 @@ extension Repository {
     /// One push of `refs/heads/<branch>`; on success the remote-tracking branch is `head`.
     func pushOnce(_ remote: RemoteConfiguration, head: OID) throws {
         let ref = "refs/heads/" + remote.branch
-        if let path = LocalPush.repositoryPath(remote.url) {
+        if let path = LocalRemote.repositoryPath(remote.url) {
             try pushLocally(to: path, ref: ref, head: head, expected: trackingTip(remote))
         } else {
             try pushOverNetwork(remote, ref: ref, head: head)

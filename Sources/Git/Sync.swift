@@ -208,11 +208,21 @@ extension Repository {
         return tips
     }
 
-    /// Fetches `refs/heads/<branch>` into `refs/remotes/<remote>/<branch>`; no tags.
+    /// Fetches `refs/heads/<branch>` into `refs/remotes/<remote>/<branch>`; no tags. From a
+    /// repository on this machine (a path, `file://`), ``fetchLocally(from:ref:into:prune:)``
+    /// copies only what changed; from any other, libgit2's `git_remote_fetch`.
     /// - Parameter prune: a remote branch that is gone removes its remote-tracking branch.
     public func fetch(_ remote: RemoteConfiguration, prune: Bool = false) throws {
         let handle = try remoteHandle(remote)
         let session = try RemoteSession(remote, operation: "fetch")
+        if let path = LocalRemote.repositoryPath(remote.url) {
+            // Through `withRemote` all the same: the remote stays configured in the clone,
+            // and a failure forgets it, as for any other.
+            return try withRemote(remote, session) {
+                _ = try fetchLocally(
+                    from: path, ref: "refs/heads/" + remote.branch, into: "refs/remotes/\(remote.remoteName)/\(remote.branch)", prune: prune)
+            }
+        }
         let refspec = "+refs/heads/\(remote.branch):refs/remotes/\(remote.remoteName)/\(remote.branch)"
         try withRemote(remote, session) {
             var options = git_fetch_options()

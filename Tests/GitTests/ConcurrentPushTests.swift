@@ -83,13 +83,13 @@ import Testing
     }
 
     @Test func localRemotePaths() {
-        #expect(LocalPush.repositoryPath("/srv/git/specs.git") == "/srv/git/specs.git")
-        #expect(LocalPush.repositoryPath("../specs.git") == "../specs.git")
-        #expect(LocalPush.repositoryPath("file:///srv/git/my%20specs.git") == "/srv/git/my specs.git")
-        #expect(LocalPush.repositoryPath("FILE://localhost/srv/specs.git") == "/srv/specs.git")
-        #expect(LocalPush.repositoryPath("file://host/srv/specs.git") == nil)
-        #expect(LocalPush.repositoryPath("git@github.com:org/specs.git") == nil)
-        #expect(LocalPush.repositoryPath("https://example.com/specs.git") == nil)
-        #expect(LocalPush.repositoryPath("ssh://git@example.com/specs.git") == nil)
+        #expect(LocalRemote.repositoryPath("/srv/git/specs.git") == "/srv/git/specs.git")
+        #expect(LocalRemote.repositoryPath("../specs.git") == "../specs.git")
+        #expect(LocalRemote.repositoryPath("file:///srv/git/my%20specs.git") == "/srv/git/my specs.git")
+        #expect(LocalRemote.repositoryPath("FILE://localhost/srv/specs.git") == "/srv/specs.git")
+        #expect(LocalRemote.repositoryPath("file://host/srv/specs.git") == nil)
+        #expect(LocalRemote.repositoryPath("git@github.com:org/specs.git") == nil)
+        #expect(LocalRemote.repositoryPath("https://example.com/specs.git") == nil)
+        #expect(LocalRemote.repositoryPath("ssh://git@example.com/specs.git") == nil)
     }
 }
