@@ -49,8 +49,17 @@ extension Repository {
             throw GitError(.invalid, "a bare repository has no work tree to publish to", function: "Repository.publish")
         }
         let plan = try workTreePlan(to: commit)
-        var report = PublishReport(skipped: plan.skipped)
+        let report = PublishReport(skipped: plan.skipped)
         if plan.changes.isEmpty { return report }
+        return try markingPublish { try write(plan, into: workDirectory, report: report, known: known) }
+    }
+
+    /// Writes the changes of `plan` into the work tree and the index.
+    private func write(
+        _ plan: WorkTreePlan,
+        into workDirectory: String, report: PublishReport, known: [String: Data]
+    ) throws -> PublishReport {
+        var report = report
         let index = plan.index
         let files = WorkTreeFiles(root: workDirectory)
 
@@ -106,9 +115,12 @@ extension Repository {
         return try workTreePlan(to: commit).skipped
     }
 
-    /// What publishing `commit` over the index changes: the changes, the paths whose new
+    /// What publishing a commit over the index changes: the changes, the paths whose new
     /// entry is not written (`refused`), the reports, and the targets of the symlinks to make.
-    private func workTreePlan(to commit: OID) throws -> (index: IndexHandle, changes: [PathChange], refused: Set<String>, skipped: [SkippedEntry], targets: [String: [UInt8]]) {
+    private typealias WorkTreePlan = (index: IndexHandle, changes: [PathChange], refused: Set<String>, skipped: [SkippedEntry], targets: [String: [UInt8]])
+
+    /// The ``WorkTreePlan`` of publishing `commit`.
+    private func workTreePlan(to commit: OID) throws -> WorkTreePlan {
         var raw: OpaquePointer?
         try call("git_repository_index") { git_repository_index(&raw, pointer) }
         let index = IndexHandle(raw!)

@@ -52,6 +52,10 @@ extension Repository {
     /// files over ``workTreeFileLimit`` are left out.
     @discardableResult
     public func mirror(folder: String, of commit: OID?, previous: OID?) throws -> MirrorReport {
+        try markingPublish { try mirrorFiles(folder: folder, of: commit, previous: previous) }
+    }
+
+    private func mirrorFiles(folder: String, of commit: OID?, previous: OID?) throws -> MirrorReport {
         guard let workDirectory else {
             throw GitError(.invalid, "a bare repository has no work tree to mirror to", function: "Repository.mirror")
         }
