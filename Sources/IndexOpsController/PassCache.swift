@@ -142,8 +142,8 @@ final class PassCache {
 
     /// A value of the meta table: `tree` (the tree the rows describe), `head` (a commit of that
     /// tree), `diagnosticsText` (the diagnostics file of that tree), `report` (what the last
-    /// pass found, for an idle pass to say again), `unpublished` (a status commit of ours may
-    /// not be in the work tree yet).
+    /// pass found, for an idle pass to say again), `unpublished` (a commit, ours or one the
+    /// sync brought in, may not be in the work tree yet).
     func meta(_ key: String) throws -> String? { try Self.meta(db, key) }
 
     /// Sets (or with `nil` removes) a value of the meta table.

@@ -100,15 +100,18 @@ extension Workspace {
     /// With a status branch (``hasStatusBranch``), the status branch is synced too (a person's
     /// force push or deletion of it taken as it is), and its status files mirrored into the
     /// work tree (``publishStatuses(_:full:)``).
+    ///
+    /// - Parameter publishingSpecs: `false` leaves the spec branch's work tree to the caller
+    ///   (a pass publishes it once, at its end, with its own statuses).
     @discardableResult
-    func syncAndPublish(_ repository: Repository, logger: Logger) throws -> SyncResult? {
+    func syncAndPublish(_ repository: Repository, logger: Logger, publishingSpecs: Bool = true) throws -> SyncResult? {
         guard let remote else {
             if hasStatusBranch { try publishStatuses(repository) }
             return nil
         }
         let result = try repository.sync(remote, replaying: ownCommits)
         if let rewrite = result.rewrite { logger.warning("\(rewrite)") }
-        if result.moved, let head = result.head { try repository.publish(to: head) }
+        if publishingSpecs, result.moved, let head = result.head { try repository.publish(to: head) }
         if hasStatusBranch, let statusRemote {
             let status = try repository.sync(statusRemote, replaying: ownCommits, takingDeletion: true)
             if let rewrite = status.rewrite { logger.warning("\(rewrite)") }
