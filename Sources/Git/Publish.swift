@@ -100,6 +100,12 @@ extension Repository {
             try Failpoints.hit(.publishMidway) { GitError(.os, $0, function: "Repository.publish") }
         })
         report.written.sort()
+        // Brings the index's cached trees (its TREE extension) up to date before writing it:
+        // only the folders that changed are hashed again. Without it the next process found
+        // the root invalid and rebuilt every tree of the index for ``workTreePlan(to:)``
+        // (0.14 s at 100,000 documents).
+        var tree = git_oid()
+        try call("git_index_write_tree") { git_index_write_tree(&tree, index.pointer) }
         try call("git_index_write") { git_index_write(index.pointer) }
         report.removed.sort()
         return report

@@ -63,4 +63,40 @@ final class ReaderState: @unchecked Sendable {
             if !complete { tornCount += 1 }
         }
     }
+
+    /// The root record of the index's cached trees (the `TREE` extension, as git's
+    /// index-format documentation lays it out: path, NUL, entry count, space, subtree count,
+    /// newline, tree id): `nil` when there is none; an entry count of -1 when it is invalid.
+    static func cachedRootTree(_ indexFile: String) throws -> (entries: Int, tree: String)? {
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: indexFile)))
+        let signature = Array("TREE".utf8)
+        guard let start = (12..<(bytes.count - 8)).last(where: { Array(bytes[$0..<$0 + 4]) == signature }) else { return nil }
+        var at = start + 8  // the signature and the extension's size
+        guard bytes[at] == 0 else { return nil }  // the root's path is empty
+        at += 1
+        let newline = bytes[at...].firstIndex(of: UInt8(ascii: "\n"))!
+        let counts = String(decoding: bytes[at..<newline], as: UTF8.self).split(separator: " ")
+        let entries = Int(counts[0])!
+        guard entries >= 0 else { return (entries, "") }
+        return (entries, bytes[(newline + 1)..<(newline + 21)].map { String(format: "%02x", $0) }.joined())
+    }
+
+    /// A publish leaves the index's cached trees valid, so that the next process need not
+    /// hash every folder again to learn what the index holds: git itself finds the root's
+    /// record with every entry counted and the published commit's tree.
+    @Test func aPublishLeavesTheIndexsCachedTreesValid() throws {
+        try withScratch { scratch in
+            let fixture = try Fixture(scratch)
+            let repository = try Repository.clone(fixture.configuration, to: fixture.controllerPath)
+            let commit = try #require(try repository.commit(
+                [.write("status/ab/doc1.json", Data("{}\n".utf8)), .write("specs/team/c.yaml", Data("name: c\n".utf8))],
+                on: "main", parent: repository.branchTip("main"), message: "indexops: two files", author: controllerSignature))
+            try repository.publish(to: commit)
+            let root = try #require(try Self.cachedRootTree(fixture.controllerPath + "/.git/index"))
+            let files = try git("ls-files", in: fixture.controllerPath).split(separator: "\n").count
+            #expect(root.entries == files)
+            #expect(root.tree == (try git("rev-parse", "\(commit.hex)^{tree}", in: fixture.controllerPath)))
+            #expect(try git("status", "--porcelain", in: fixture.controllerPath) == "")
+        }
+    }
 }
