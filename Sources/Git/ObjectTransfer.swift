@@ -106,15 +106,14 @@ private struct ObjectCopy {
         let baseTree = try base.map { try lookUp($0, in: repository) }
         for index in 0..<git_tree_entrycount(tree.pointer) {
             guard let entry = git_tree_entry_byindex(tree.pointer, index) else { continue }
-            let entryID = OID(git_tree_entry_id(entry))
             let entryName = git_tree_entry_name(entry)
-            let type = git_tree_entry_type(entry)
             let old = baseTree.flatMap { git_tree_entry_byname($0.pointer, entryName) }
-            let oldID = old.map { OID(git_tree_entry_id($0)) }
-            if oldID == entryID { continue }
-            switch type {
+            // Compared as bytes: an `OID` is made only for what differs (it holds hex text).
+            if let old, git_oid_equal(git_tree_entry_id(old), git_tree_entry_id(entry)) != 0 { continue }
+            let entryID = OID(git_tree_entry_id(entry))
+            switch git_tree_entry_type(entry) {
             case GIT_OBJECT_TREE:
-                let oldTree = old.flatMap { git_tree_entry_type($0) == GIT_OBJECT_TREE ? oldID : nil }
+                let oldTree = old.flatMap { git_tree_entry_type($0) == GIT_OBJECT_TREE ? OID(git_tree_entry_id($0)) : nil }
                 try insertTree(entryID, base: oldTree, name: entryName, in: repository)
             case GIT_OBJECT_BLOB:
                 try insert(entryID, name: entryName)
