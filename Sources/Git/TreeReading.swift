@@ -171,17 +171,39 @@ extension Repository {
         var result: [TreeEntry] = []
         result.reserveCapacity(count)
         for index in 0..<count {
+            if let entry = treeEntry(git_tree_entry_byindex(tree.pointer, index)!, prefix: prefix, skipped: &skipped) { result.append(entry) }
+        }
+        return result
+    }
+
+    /// One entry of a tree as a ``TreeEntry`` below `prefix`; `nil` (and a report in
+    /// `skipped`) when ``EntryName`` refuses its name.
+    private func treeEntry(_ entry: OpaquePointer, prefix: String, skipped: inout [SkippedEntry]) -> TreeEntry? {
+        let cName = git_tree_entry_name(entry)!
+        let bytes = UnsafeBufferPointer(start: UnsafeRawPointer(cName).assumingMemoryBound(to: UInt8.self), count: strlen(cName))
+        let kind = EntryKind(mode: git_tree_entry_filemode(entry).rawValue)
+        if let problem = EntryName.problem(bytes, kind: kind) {
+            let shown = EntryName.display(bytes)
+            skipped.append(SkippedEntry(path: prefix.isEmpty ? shown : prefix + "/" + shown, kind: .unsafeName, reason: problem))
+            return nil
+        }
+        let name = String(decoding: bytes, as: UTF8.self)
+        return TreeEntry(path: prefix.isEmpty ? name : prefix + "/" + name, id: OID(git_tree_entry_id(entry)), kind: kind)
+    }
+
+    /// The entries of `tree` that `other` does not hold as they are (the same name, mode and
+    /// id), as ``treeEntry(_:prefix:skipped:)`` makes them. Entries found unchanged cost a
+    /// binary search in `other` and no `String`: in a folder of 1,000 files where one
+    /// changed, one entry becomes a path, not 2,000.
+    private func entries(of tree: TreeHandle, notIn other: TreeHandle?, prefix: String, skipped: inout [SkippedEntry]) -> [String: TreeEntry] {
+        var result: [String: TreeEntry] = [:]
+        for index in 0..<git_tree_entrycount(tree.pointer) {
             let entry = git_tree_entry_byindex(tree.pointer, index)!
-            let cName = git_tree_entry_name(entry)!
-            let bytes = UnsafeBufferPointer(start: UnsafeRawPointer(cName).assumingMemoryBound(to: UInt8.self), count: strlen(cName))
-            let kind = EntryKind(mode: git_tree_entry_filemode(entry).rawValue)
-            if let problem = EntryName.problem(bytes, kind: kind) {
-                let shown = EntryName.display(bytes)
-                skipped.append(SkippedEntry(path: prefix.isEmpty ? shown : prefix + "/" + shown, kind: .unsafeName, reason: problem))
+            if let other, let same = git_tree_entry_byname(other.pointer, git_tree_entry_name(entry)),
+               git_tree_entry_filemode(same) == git_tree_entry_filemode(entry), git_oid_equal(git_tree_entry_id(same), git_tree_entry_id(entry)) != 0 {
                 continue
             }
-            let name = String(decoding: bytes, as: UTF8.self)
-            result.append(TreeEntry(path: prefix.isEmpty ? name : prefix + "/" + name, id: OID(git_tree_entry_id(entry)), kind: kind))
+            if let made = treeEntry(entry, prefix: prefix, skipped: &skipped) { result[made.path] = made }
         }
         return result
     }
@@ -267,9 +289,9 @@ extension Repository {
     /// changed since a tree was last read, whatever the history between them (a rewritten
     /// branch included). Reads only the subtrees that differ.
     ///
-    /// Entries left out for their names go to `skipped` when they are in a subtree of `new`
-    /// that differs, and to `skippedBefore` when they are in one of `old`: an entry in both
-    /// is still there; one in `skippedBefore` only is gone.
+    /// Entries left out for their names go to `skipped` when `new` adds or changes them, and
+    /// to `skippedBefore` when it removes or changes them: an entry in both changed, one in
+    /// `skippedBefore` only is gone, and one that did not change is in neither.
     public func changes(
         fromTree old: OID?, to new: OID, in folder: String = "", skipped: inout [SkippedEntry], skippedBefore: inout [SkippedEntry]
     ) throws -> [PathChange] {
@@ -332,10 +354,8 @@ extension Repository {
         skippedBefore: inout [SkippedEntry]
     ) throws {
         if let old, let new, old.id == new.id { return }
-        var before: [String: TreeEntry] = [:]
-        for entry in old.map({ entries(of: $0, prefix: prefix, skipped: &skippedBefore) }) ?? [] { before[entry.path] = entry }
-        var after: [String: TreeEntry] = [:]
-        for entry in new.map({ entries(of: $0, prefix: prefix, skipped: &skipped) }) ?? [] { after[entry.path] = entry }
+        let before = old.map { entries(of: $0, notIn: new, prefix: prefix, skipped: &skippedBefore) } ?? [:]
+        let after = new.map { entries(of: $0, notIn: old, prefix: prefix, skipped: &skipped) } ?? [:]
         for path in Set(before.keys).union(after.keys) {
             let a = before[path], b = after[path]
             if a == b { continue }
