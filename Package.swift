@@ -52,7 +52,7 @@ let package = Package(
         .target(name: "CSpawn"),
         .target(name: "YAML", dependencies: ["CYAML"]),
         .target(name: "FaultInjection"),
-        .target(name: "Git", dependencies: ["CGit2", "FaultInjection"]),
+        .target(name: "Git", dependencies: ["CGit2", "FaultInjection", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "IndexOpsCore", dependencies: ["YAML", .product(name: "Crypto", package: "swift-crypto")]),
         .target(
             name: "PostgresAccess",

@@ -24,6 +24,19 @@ public struct OID: Hashable, Sendable, Comparable, CustomStringConvertible, Coda
         self.init(pointer.pointee)
     }
 
+    /// The id whose 20 bytes are `bytes`.
+    init(bytes: [UInt8]) {
+        var oid = git_oid()
+        withUnsafeMutableBytes(of: &oid.id) { $0.copyBytes(from: bytes.prefix(20)) }
+        self.init(oid)
+    }
+
+    /// The 20 bytes of the id.
+    var bytes: [UInt8] {
+        let oid = raw
+        return withUnsafeBytes(of: oid.id) { Array($0) }
+    }
+
     /// The libgit2 form of the id.
     var raw: git_oid {
         var oid = git_oid()

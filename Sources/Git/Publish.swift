@@ -66,7 +66,7 @@ extension Repository {
         for change in plan.changes.reversed() where change.new == nil || plan.refused.contains(change.path) {
             guard change.old != nil else { continue }
             try files.remove(change.path)
-            try call("git_index_remove_bypath") { git_index_remove_bypath(index.pointer, change.path) }
+            try index.remove(change.path)
             report.removed.append(change.path)
         }
         var regular: [(path: String, executable: Bool)] = []
@@ -85,7 +85,7 @@ extension Repository {
             case .folder:
                 continue
             }
-            try addIndexEntry(index, path: change.path, entry: new, files: files)
+            try index.add(change.path, entry: new, files: files)
             report.written.append(change.path)
         }
         try files.writeAll(regular, contents: { path, sink in
@@ -95,18 +95,12 @@ extension Repository {
                 try self.withBlob(entries[path]!.id) { try sink.write($0) }
             }
         }, then: { path in
-            try addIndexEntry(index, path: path, entry: entries[path]!, files: files)
+            try index.add(path, entry: entries[path]!, files: files)
             report.written.append(path)
             try Failpoints.hit(.publishMidway) { GitError(.os, $0, function: "Repository.publish") }
         })
         report.written.sort()
-        // Brings the index's cached trees (its TREE extension) up to date before writing it:
-        // only the folders that changed are hashed again. Without it the next process found
-        // the root invalid and rebuilt every tree of the index for ``workTreePlan(to:)``
-        // (0.14 s at 100,000 documents).
-        var tree = git_oid()
-        try call("git_index_write_tree") { git_index_write_tree(&tree, index.pointer) }
-        try call("git_index_write") { git_index_write(index.pointer) }
+        try index.write(publishing: plan.commit, in: self)
         report.removed.sort()
         return report
     }
@@ -123,18 +117,28 @@ extension Repository {
 
     /// What publishing a commit over the index changes: the changes, the paths whose new
     /// entry is not written (`refused`), the reports, and the targets of the symlinks to make.
-    private typealias WorkTreePlan = (index: IndexHandle, changes: [PathChange], refused: Set<String>, skipped: [SkippedEntry], targets: [String: [UInt8]])
+    private typealias WorkTreePlan = (
+        index: IndexUpdates, commit: OID, changes: [PathChange], refused: Set<String>, skipped: [SkippedEntry], targets: [String: [UInt8]]
+    )
 
     /// The ``WorkTreePlan`` of publishing `commit`.
+    ///
+    /// The index is read as bytes (``IndexFile``) when it is the plain case and the publish
+    /// leaves nothing out; otherwise through libgit2.
     private func workTreePlan(to commit: OID) throws -> WorkTreePlan {
-        var raw: OpaquePointer?
-        try call("git_repository_index") { git_repository_index(&raw, pointer) }
-        let index = IndexHandle(raw!)
-        try call("git_index_read") { git_index_read(index.pointer, 0) }
-        var indexTree = git_oid()
-        try call("git_index_write_tree") { git_index_write_tree(&indexTree, index.pointer) }
+        let file = IndexFile.load(gitDirectory + "index")
+        var index: IndexHandle?
+        var indexTree: OID
+        if let file, let tree = file.tree {
+            indexTree = tree
+        } else {
+            index = try libgit2Index()
+            var raw = git_oid()
+            try call("git_index_write_tree") { git_index_write_tree(&raw, index!.pointer) }
+            indexTree = OID(raw)
+        }
         var skipped: [SkippedEntry] = []
-        let changes = try self.changes(from: lookupTree(OID(indexTree)), to: tree(ofCommit: commit), in: "", skipped: &skipped)
+        let changes = try self.changes(from: lookupTree(indexTree), to: tree(ofCommit: commit), in: "", skipped: &skipped)
         var refused = Set<String>()
         var targets: [String: [UInt8]] = [:]
         for change in changes {
@@ -164,13 +168,60 @@ extension Repository {
                 continue
             }
         }
-        return (index, changes, refused, skipped.sorted(), targets)
+        if index == nil, !refused.isEmpty || !skipped.isEmpty {
+            index = try libgit2Index()  // what is left out never reaches the index: its folders' cached trees are not the commit's
+        }
+        let updates = index.map { IndexUpdates(libgit2: $0) } ?? IndexUpdates(file: file!)
+        return (updates, commit, changes, refused, skipped.sorted(), targets)
     }
 
-    private func addIndexEntry(_ index: IndexHandle, path: String, entry: TreeEntry, files: WorkTreeFiles) throws {
+    /// The repository's index through libgit2, read again if the file changed.
+    private func libgit2Index() throws -> IndexHandle {
+        counters.libgit2IndexReads += 1
+        var raw: OpaquePointer?
+        try call("git_repository_index") { git_repository_index(&raw, pointer) }
+        let index = IndexHandle(raw!)
+        try call("git_index_read") { git_index_read(index.pointer, 0) }
+        return index
+    }
+}
+
+/// What a publish does to the index: through libgit2's index, or recorded for
+/// ``IndexFile/write(removing:writing:subtree:)``.
+private final class IndexUpdates {
+    private let libgit2: IndexHandle?
+    private let file: IndexFile?
+    private var removed: [[UInt8]] = []
+    private var written: [IndexFile.NewEntry] = []
+
+    init(libgit2: IndexHandle) {
+        self.libgit2 = libgit2
+        file = nil
+    }
+
+    init(file: IndexFile) {
+        libgit2 = nil
+        self.file = file
+    }
+
+    func remove(_ path: String) throws {
+        if let libgit2 {
+            try call("git_index_remove_bypath") { git_index_remove_bypath(libgit2.pointer, path) }
+        } else {
+            removed.append(Array(path.utf8))
+        }
+    }
+
+    /// Records `path` with the id and mode of `entry` and the stat data of the file just
+    /// written, so that `git status` is clean without reading it.
+    func add(_ path: String, entry: TreeEntry, files: WorkTreeFiles) throws {
         var info = stat()
         guard lstat(files.absolute(path), &info) == 0 else {
             throw GitError.posix("lstat '\(path)'", function: "Repository.publish")
+        }
+        guard let libgit2 else {
+            written.append(IndexFile.NewEntry(path: Array(path.utf8), mode: entry.mode, id: entry.id, info: info, isSubmodule: entry.kind == .submodule))
+            return
         }
         var raw = git_index_entry()
         raw.ctime = git_index_time(seconds: Int32(truncatingIfNeeded: info.st_ctim.tv_sec), nanoseconds: UInt32(truncatingIfNeeded: info.st_ctim.tv_nsec))
@@ -184,7 +235,27 @@ extension Repository {
         raw.id = entry.id.raw
         try path.withCString { cPath in
             raw.path = cPath
-            try call("git_index_add") { git_index_add(index.pointer, &raw) }
+            try call("git_index_add") { git_index_add(libgit2.pointer, &raw) }
+        }
+    }
+
+    /// Writes the index, which now holds what was published of `commit`.
+    func write(publishing commit: OID, in repository: Repository) throws {
+        if let libgit2 {
+            // Brings the index's cached trees (its TREE extension) up to date before writing
+            // it: only the folders that changed are hashed again. Without it the next process
+            // found the root invalid and hashed every folder of the index to learn its tree
+            // (0.14 s at 100,000 documents).
+            var tree = git_oid()
+            try call("git_index_write_tree") { git_index_write_tree(&tree, libgit2.pointer) }
+            try call("git_index_write") { git_index_write(libgit2.pointer) }
+            return
+        }
+        let root = try repository.tree(ofCommit: commit)
+        try file!.write(removing: removed, writing: written) { folder in
+            if folder.isEmpty { return root.id }
+            guard let entry = try repository.entry(at: String(decoding: folder, as: UTF8.self), in: root), entry.kind == .folder else { return nil }
+            return entry.id
         }
     }
 }

@@ -27,6 +27,8 @@ public final class Repository {
         public var blobsRead = 0
         /// Tree objects looked up (each folder listed or walked through).
         public var treesRead = 0
+        /// Times a publish had libgit2 read the whole git index (``IndexFile`` could not).
+        public var libgit2IndexReads = 0
     }
 
     /// What this handle has read so far.

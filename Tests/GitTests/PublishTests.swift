@@ -63,6 +63,35 @@ final class ReaderState: @unchecked Sendable {
             if !complete { tornCount += 1 }
         }
     }
+}
+
+extension PublishTests {
+    /// Every record of the index's cached trees, in the file's order: the folder's path,
+    /// its entry count (-1: unknown) and its tree id ("" when unknown).
+    static func cachedTrees(_ indexFile: String) throws -> [(path: String, entries: Int, tree: String)] {
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: indexFile)))
+        let signature = Array("TREE".utf8)
+        guard let start = (12..<(bytes.count - 8)).last(where: { Array(bytes[$0..<$0 + 4]) == signature }) else { return [] }
+        var at = start + 8
+        var records: [(path: String, entries: Int, tree: String)] = []
+        func record(below prefix: String?) {
+            let nul = bytes[at...].firstIndex(of: 0)!
+            let name = String(decoding: bytes[at..<nul], as: UTF8.self)
+            let path = prefix.map { $0.isEmpty ? name : $0 + "/" + name } ?? ""
+            let newline = bytes[nul...].firstIndex(of: UInt8(ascii: "\n"))!
+            let counts = String(decoding: bytes[(nul + 1)..<newline], as: UTF8.self).split(separator: " ").map { Int($0)! }
+            at = newline + 1
+            var tree = ""
+            if counts[0] >= 0 {
+                tree = bytes[at..<(at + 20)].map { String(format: "%02x", $0) }.joined()
+                at += 20
+            }
+            records.append((path, counts[0], tree))
+            for _ in 0..<counts[1] { record(below: path) }
+        }
+        record(below: nil)
+        return records
+    }
 
     /// The root record of the index's cached trees (the `TREE` extension, as git's
     /// index-format documentation lays it out: path, NUL, entry count, space, subtree count,
