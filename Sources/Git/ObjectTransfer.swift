@@ -34,7 +34,7 @@ extension Repository {
         try call("git_packbuilder_new") { git_packbuilder_new(&builder, pointer) }
         defer { git_packbuilder_free(builder) }
         var copy = ObjectCopy(builder: builder!, target: odb)
-        for commit in try newCommits(from: tip, hiding: hidden) {
+        for commit in try commits(from: tip, hiding: [], alsoHiding: hidden.filter(hasObject), oldestFirst: false) {
             try copy.insert(commit, name: nil)
             let handle = try lookupCommit(commit)
             var base: OID?
@@ -47,29 +47,6 @@ extension Repository {
         _ = try writePack(builder!, in: target.packFolder())
         try call("git_odb_refresh") { git_odb_refresh(odb.pointer) }
         return (copy.count, copy.treesRead)
-    }
-
-    /// The commits reachable from `tip` and not from those of `hidden` that this repository
-    /// has; in no particular order.
-    private func newCommits(from tip: OID, hiding hidden: [OID]) throws -> [OID] {
-        var walk: OpaquePointer?
-        try call("git_revwalk_new") { git_revwalk_new(&walk, pointer) }
-        let handle = RevwalkHandle(walk!)
-        var tipRaw = tip.raw
-        try call("git_revwalk_push") { git_revwalk_push(handle.pointer, &tipRaw) }
-        for id in hidden where hasObject(id) {
-            var raw = id.raw
-            if git_revwalk_hide(handle.pointer, &raw) < 0 { git_error_clear() }  // not a commit: hides nothing
-        }
-        var result: [OID] = []
-        var oid = git_oid()
-        while true {
-            let status = git_revwalk_next(&oid, handle.pointer)
-            if status == GIT_ITEROVER.rawValue { break }
-            if status < 0 { throw GitError.last(status, function: "git_revwalk_next") }
-            result.append(OID(oid))
-        }
-        return result
     }
 }
 
@@ -104,10 +81,18 @@ private struct ObjectCopy {
         guard id != base, try insert(id, name: name) else { return }
         let tree = try lookUp(id, in: repository)
         let baseTree = try base.map { try lookUp($0, in: repository) }
+        let baseCount = baseTree.map { git_tree_entrycount($0.pointer) } ?? 0
+        var next = 0  // the first entry of the base not before the current one
         for index in 0..<git_tree_entrycount(tree.pointer) {
             guard let entry = git_tree_entry_byindex(tree.pointer, index) else { continue }
             let entryName = git_tree_entry_name(entry)
-            let old = baseTree.flatMap { git_tree_entry_byname($0.pointer, entryName) }
+            // Both trees are in git's order: walk the base along (a name found in both, and
+            // of the same kind, compares equal), one comparison or two an entry.
+            var old: OpaquePointer?
+            if let baseTree {
+                while next < baseCount, let candidate = git_tree_entry_byindex(baseTree.pointer, next), git_tree_entry_cmp(candidate, entry) < 0 { next += 1 }
+                if next < baseCount, let candidate = git_tree_entry_byindex(baseTree.pointer, next), git_tree_entry_cmp(candidate, entry) == 0 { old = candidate }
+            }
             // Compared as bytes: an `OID` is made only for what differs (it holds hex text).
             if let old, git_oid_equal(git_tree_entry_id(old), git_tree_entry_id(entry)) != 0 { continue }
             let entryID = OID(git_tree_entry_id(entry))
