@@ -235,8 +235,7 @@ public actor Reconciler {
             return try DryRunSync.heads(repository, workspace: workspace, remote: remote)
         }
         // The pass reads git, not the work tree: what came in is published with the pass's
-        // own statuses, in one rewrite of the git index (0.25-0.35 s each at 100,000
-        // documents) instead of two.
+        // own statuses, in one write of the git index instead of two.
         if try workspace.syncAndPublish(repository, logger: logger, publishingSpecs: false)?.moved == true, repository.workDirectory != nil {
             try cache.setMeta("unpublished", "yes")
         }
