@@ -79,7 +79,7 @@ struct IndexFile {
             let extended = flags & 0x4000 != 0
             guard !extended || version == 3 else { return nil }
             let start = offset + 62 + (extended ? 2 : 0)
-            guard let end = bytes[start..<body].firstIndex(of: 0) else { return nil }
+            guard start < body, let end = bytes[start..<body].firstIndex(of: 0) else { return nil }
             let size = (start - offset + (end - start) + 8) & ~7
             guard offset + size <= body else { return nil }
             entries.append(Entry(range: offset..<(offset + size), path: start..<end))
