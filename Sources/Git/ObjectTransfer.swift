@@ -81,29 +81,23 @@ private struct ObjectCopy {
         guard id != base, try insert(id, name: name) else { return }
         let tree = try lookUp(id, in: repository)
         let baseTree = try base.map { try lookUp($0, in: repository) }
-        let baseCount = baseTree.map { git_tree_entrycount($0.pointer) } ?? 0
-        var next = 0  // the first entry of the base not before the current one
-        for index in 0..<git_tree_entrycount(tree.pointer) {
-            guard let entry = git_tree_entry_byindex(tree.pointer, index) else { continue }
-            let entryName = git_tree_entry_name(entry)
-            // Both trees are in git's order: walk the base along (a name found in both, and
-            // of the same kind, compares equal), one comparison or two an entry.
-            var old: OpaquePointer?
-            if let baseTree {
-                while next < baseCount, let candidate = git_tree_entry_byindex(baseTree.pointer, next), git_tree_entry_cmp(candidate, entry) < 0 { next += 1 }
-                if next < baseCount, let candidate = git_tree_entry_byindex(baseTree.pointer, next), git_tree_entry_cmp(candidate, entry) == 0 { old = candidate }
-            }
-            // Compared as bytes: an `OID` is made only for what differs (it holds hex text).
-            if let old, git_oid_equal(git_tree_entry_id(old), git_tree_entry_id(entry)) != 0 { continue }
-            let entryID = OID(git_tree_entry_id(entry))
-            switch git_tree_entry_type(entry) {
-            case GIT_OBJECT_TREE:
-                let oldTree = old.flatMap { git_tree_entry_type($0) == GIT_OBJECT_TREE ? OID(git_tree_entry_id($0)) : nil }
-                try insertTree(entryID, base: oldTree, name: entryName, in: repository)
-            case GIT_OBJECT_BLOB:
-                try insert(entryID, name: entryName)
-            default:
-                continue  // a submodule's commit lives in another repository
+        // The handles own the entries the walk hands out: alive until it ends.
+        try withExtendedLifetime((tree, baseTree)) {
+            try forEachEntry(of: tree.pointer, differingFrom: baseTree?.pointer) { entry, old in
+                // Only the mode changed: the object is had. (An `OID` is made only for what
+                // differs: it holds hex text.)
+                if let old, git_oid_equal(git_tree_entry_id(old), git_tree_entry_id(entry)) != 0 { return }
+                let entryID = OID(git_tree_entry_id(entry))
+                let entryName = git_tree_entry_name(entry)
+                switch git_tree_entry_type(entry) {
+                case GIT_OBJECT_TREE:
+                    let oldTree = old.flatMap { git_tree_entry_type($0) == GIT_OBJECT_TREE ? OID(git_tree_entry_id($0)) : nil }
+                    try insertTree(entryID, base: oldTree, name: entryName, in: repository)
+                case GIT_OBJECT_BLOB:
+                    try insert(entryID, name: entryName)
+                default:
+                    return  // a submodule's commit lives in another repository
+                }
             }
         }
     }
