@@ -49,11 +49,7 @@ extension Repository {
             return (0, 0)
         }
         let copied = hasObject(tip) ? (0, 0) : try source.copyObjects(reachableFrom: tip, hiding: try referenceTips(), to: self)
-        guard try referenceTarget(tracking) != tip else { return copied }
-        var raw = tip.raw
-        var reference: OpaquePointer?
-        try call("git_reference_create") { git_reference_create(&reference, pointer, tracking, &raw, 1, "indexops: fetch") }
-        git_reference_free(reference)
+        try setReference(tracking, to: tip, message: "indexops: fetch")
         return copied
     }
 

@@ -106,13 +106,7 @@ extension Repository {
             try pushOverNetwork(remote, ref: ref, head: head)
         }
         try Failpoints.hit(.pushSent) { GitError(.eof, $0, function: "git_remote_push", errorClass: .net) }
-        let tracking = "refs/remotes/\(remote.remoteName)/\(remote.branch)"
-        if try referenceTarget(tracking) != head {
-            var raw = head.raw
-            var reference: OpaquePointer?
-            try call("git_reference_create") { git_reference_create(&reference, pointer, tracking, &raw, 1, "indexops: push") }
-            git_reference_free(reference)
-        }
+        try setReference("refs/remotes/\(remote.remoteName)/\(remote.branch)", to: head, message: "indexops: push")
     }
 
     /// `git_remote_push` of `ref` (smart HTTP, ssh): the server moves the branch only from

@@ -250,6 +250,16 @@ public final class Repository {
         git_reference_free(reference)
     }
 
+    /// Points reference `name` at `id`, whatever it pointed at (forced, as a fetch moves a
+    /// remote-tracking branch), with a reflog entry `message`; nothing when it already does.
+    func setReference(_ name: String, to id: OID, message: String) throws {
+        guard try referenceTarget(name) != id else { return }
+        var raw = id.raw
+        var reference: OpaquePointer?
+        try call("git_reference_create") { git_reference_create(&reference, pointer, name, &raw, 1, message) }
+        git_reference_free(reference)
+    }
+
     // MARK: Objects
 
     func lookupCommit(_ id: OID) throws -> CommitHandle {
