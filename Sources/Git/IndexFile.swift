@@ -131,12 +131,12 @@ extension IndexFile {
         /// The entry as git lays it out (no extended flags), padded with NULs.
         func serialized() -> [UInt8] {
             var out: [UInt8] = []
-            func put(_ value: UInt32) { out += [UInt8(value >> 24), UInt8(value >> 16 & 0xff), UInt8(value >> 8 & 0xff), UInt8(value & 0xff)] }
-            put(UInt32(truncatingIfNeeded: info.st_ctim.tv_sec)); put(UInt32(truncatingIfNeeded: info.st_ctim.tv_nsec))
-            put(UInt32(truncatingIfNeeded: info.st_mtim.tv_sec)); put(UInt32(truncatingIfNeeded: info.st_mtim.tv_nsec))
-            put(UInt32(truncatingIfNeeded: info.st_dev)); put(UInt32(truncatingIfNeeded: info.st_ino))
-            put(mode); put(info.st_uid); put(info.st_gid)
-            put(isSubmodule ? 0 : UInt32(truncatingIfNeeded: info.st_size))
+            for field in [
+                Int(info.st_ctim.tv_sec), info.st_ctim.tv_nsec, Int(info.st_mtim.tv_sec), info.st_mtim.tv_nsec,
+                Int(info.st_dev), Int(info.st_ino), Int(mode), Int(info.st_uid), Int(info.st_gid), isSubmodule ? 0 : Int(info.st_size),
+            ] {
+                out.appendBigEndian32(UInt32(truncatingIfNeeded: field))
+            }
             out += id.bytes
             let length = min(path.count, 0xfff)
             out += [UInt8(length >> 8), UInt8(length & 0xff)]
@@ -180,8 +180,7 @@ extension IndexFile {
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count + written.count * 128)
         out += bytes[0..<8]
-        let count = UInt32(entries.count + added - dropped)
-        out += [UInt8(count >> 24), UInt8(count >> 16 & 0xff), UInt8(count >> 8 & 0xff), UInt8(count & 0xff)]
+        out.appendBigEndian32(UInt32(entries.count + added - dropped))
         var next = 0  // the first entry not yet copied
         for change in changes {
             if change.index > next {
@@ -197,7 +196,7 @@ extension IndexFile {
         var tree: [UInt8] = []
         root.serialize(into: &tree)
         out += Array("TREE".utf8)
-        out += [UInt8(tree.count >> 24), UInt8(tree.count >> 16 & 0xff), UInt8(tree.count >> 8 & 0xff), UInt8(tree.count & 0xff)]
+        out.appendBigEndian32(UInt32(tree.count))
         out += tree
         out += Array(Insecure.SHA1.hash(data: out))
         try Self.replace(path, with: out)
@@ -314,7 +313,13 @@ extension IndexFile.CachedTree {
 }
 
 private extension Array where Element == UInt8 {
+    /// The 32-bit big-endian number at `offset` (git's index stores all its numbers so).
     func bigEndian32(at offset: Int) -> UInt32 {
         UInt32(self[offset]) << 24 | UInt32(self[offset + 1]) << 16 | UInt32(self[offset + 2]) << 8 | UInt32(self[offset + 3])
+    }
+
+    /// Appends `value` as 4 bytes, big-endian.
+    mutating func appendBigEndian32(_ value: UInt32) {
+        append(contentsOf: [UInt8(value >> 24), UInt8(value >> 16 & 0xff), UInt8(value >> 8 & 0xff), UInt8(value & 0xff)])
     }
 }
