@@ -60,7 +60,7 @@ extension Repository {
         into workDirectory: String, report: PublishReport, known: [String: Data]
     ) throws -> PublishReport {
         var report = report
-        let index = plan.index
+        let index = try indexUpdates(for: plan)
         let files = WorkTreeFiles(root: workDirectory)
 
         for change in plan.changes.reversed() where change.new == nil || plan.refused.contains(change.path) {
@@ -118,23 +118,27 @@ extension Repository {
     /// What publishing a commit over the index changes: the changes, the paths whose new
     /// entry is not written (`refused`), the reports, and the targets of the symlinks to make.
     private typealias WorkTreePlan = (
-        index: IndexUpdates, commit: OID, changes: [PathChange], refused: Set<String>, skipped: [SkippedEntry], targets: [String: [UInt8]]
+        index: IndexSource, commit: OID, changes: [PathChange], refused: Set<String>, skipped: [SkippedEntry], targets: [String: [UInt8]]
     )
 
+    /// How the index was read: as bytes (``IndexFile``, the plain case), or through libgit2.
+    private enum IndexSource {
+        case file(IndexFile)
+        case libgit2(IndexHandle)
+    }
+
     /// The ``WorkTreePlan`` of publishing `commit`.
-    ///
-    /// The index is read as bytes (``IndexFile``) when it is the plain case and the publish
-    /// leaves nothing out; otherwise through libgit2.
     private func workTreePlan(to commit: OID) throws -> WorkTreePlan {
-        let file = IndexFile.load(gitDirectory + "index")
-        var index: IndexHandle?
-        var indexTree: OID
-        if let file, let tree = file.tree {
+        let index: IndexSource
+        let indexTree: OID
+        if let file = IndexFile.load(gitDirectory + "index"), let tree = file.tree {
+            index = .file(file)
             indexTree = tree
         } else {
-            index = try libgit2Index()
+            let handle = try libgit2Index()
             var raw = git_oid()
-            try call("git_index_write_tree") { git_index_write_tree(&raw, index!.pointer) }
+            try call("git_index_write_tree") { git_index_write_tree(&raw, handle.pointer) }
+            index = .libgit2(handle)
             indexTree = OID(raw)
         }
         var skipped: [SkippedEntry] = []
@@ -168,11 +172,19 @@ extension Repository {
                 continue
             }
         }
-        if index == nil, !refused.isEmpty || !skipped.isEmpty {
-            index = try libgit2Index()  // what is left out never reaches the index: its folders' cached trees are not the commit's
+        return (index, commit, changes, refused, skipped.sorted(), targets)
+    }
+
+    /// Where the publish of `plan` records what it does to the index: the index as bytes
+    /// when it was read so and the publish leaves nothing out (what is left out never
+    /// reaches the index, so the cached trees of its folders are not the commit's), else
+    /// libgit2's index.
+    private func indexUpdates(for plan: WorkTreePlan) throws -> IndexUpdates {
+        switch plan.index {
+        case .file(let file) where plan.refused.isEmpty && plan.skipped.isEmpty: return IndexUpdates(file: file)
+        case .file: return IndexUpdates(libgit2: try libgit2Index())
+        case .libgit2(let handle): return IndexUpdates(libgit2: handle)
         }
-        let updates = index.map { IndexUpdates(libgit2: $0) } ?? IndexUpdates(file: file!)
-        return (updates, commit, changes, refused, skipped.sorted(), targets)
     }
 
     /// The repository's index through libgit2, read again if the file changed.
