@@ -543,11 +543,16 @@ public actor Reconciler {
     /// Writes the status files of `commit` (the branch's tip) to the work tree, and notes that
     /// none of ours waits to be written.
     private func publish(_ commit: OID, known: [String: Data] = [:]) throws {
-        let started = clock.elapsed()
-        defer { publishing.spend(clock.elapsed() - started) }
-        filesPublished += try repository.publish(to: commit, known: known).written.count
+        filesPublished += try spendingPublishBudget { try repository.publish(to: commit, known: known) }.written.count
         publishes += 1
         try cache.setMeta("unpublished", nil)
+    }
+
+    /// Runs `body`, a write into the work tree, and counts its time against ``PublishBudget``.
+    private func spendingPublishBudget<T>(_ body: () throws -> T) rethrows -> T {
+        let started = clock.elapsed()
+        defer { publishing.spend(clock.elapsed() - started) }
+        return try body()
     }
 
     /// Brings the work tree to the branch's tip when a commit is not written out yet: one
@@ -558,9 +563,7 @@ public actor Reconciler {
     /// `known`: the bytes of files the last commit wrote, so that they need not be read back.
     private func publishIfBehind(known: [String: Data] = [:]) throws {
         if workspace.hasStatusBranch {
-            let started = clock.elapsed()
-            defer { publishing.spend(clock.elapsed() - started) }
-            try workspace.publishStatuses(repository)
+            try spendingPublishBudget { try workspace.publishStatuses(repository) }
         }
         guard repository.workDirectory != nil, try cache.meta("unpublished") != nil else { return }
         if let tip = try repository.branchTip(workspace.branch) { try publish(tip, known: known) }
